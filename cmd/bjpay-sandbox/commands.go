@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand: its name, a one-line summary for the overview,
+// and the function that parses its flags and runs it.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the mock BJPAY API", runServe},
+		{"sign", "compute the X-Signature of a notify", runSign},
+		{"verify", "check an X-Signature (exit 1 when invalid)", runVerify},
+		{"version", "print the version", runVersion},
+	}
+}
+
+var (
+	// errHelp ends a run that printed help: exit 0.
+	errHelp = errors.New("help requested")
+	// errSilent ends a run that already told the user why it failed: exit 1.
+	errSilent = errors.New("failed")
+)
+
+// usageError is a mistake in the command line: exit 2.
+type usageError struct {
+	msg   string
+	hint  string
+	quiet bool // already printed by the flag package
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(hint, format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...), hint: hint}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		printOverview(stderr)
+		return usagef("", "a subcommand is needed")
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
+		printOverview(stdout)
+		return nil
+	case "-version", "--version":
+		name = "version"
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	return usagef("Run 'bjpay-sandbox help' for the list of subcommands.", "unknown subcommand %q", name)
+}
+
+func printOverview(w io.Writer) {
+	fmt.Fprint(w, "bjpay-sandbox: a local BJPAY payment gateway for development and tests.\n\nUsage:\n  bjpay-sandbox <subcommand> [flags]\n\nSubcommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nRun 'bjpay-sandbox <subcommand> --help' for its flags and examples.\nEvery flag can also be set with an environment variable BJPAY_SANDBOX_<FLAG>,\ne.g. BJPAY_SANDBOX_ADDR=:8080 for --addr.\n")
+}
+
+// newFlagSet makes a subcommand's flag set whose usage text shows the
+// synopsis, the flags (with their environment variables) and examples.
+func newFlagSet(name, synopsis, examples string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage:\n  bjpay-sandbox %s %s\n\nFlags:\n", name, synopsis)
+		fs.VisitAll(func(f *flag.Flag) {
+			kind, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, kind, strings.ReplaceAll(usage, "\n", "\n    \t"))
+			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+				fmt.Fprintf(w, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(w, " [$%s]\n", envName(f.Name))
+		})
+		if examples != "" {
+			fmt.Fprintf(w, "\nExamples:\n%s", examples)
+		}
+	}
+	return fs
+}
+
+// envName is the environment variable that sets a flag: --client-id is
+// BJPAY_SANDBOX_CLIENT_ID.
+func envName(flagName string) string {
+	return "BJPAY_SANDBOX_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags applies BJPAY_SANDBOX_* variables first, then the command
+// line, so a flag given on the command line wins. It rejects positional
+// arguments the subcommand does not take.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	var errs []string
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Sprintf("invalid value %q in $%s for --%s: %v", v, envName(f.Name), f.Name, err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return usagef("Run 'bjpay-sandbox "+fs.Name()+" --help' for the flags.", "%s", strings.Join(errs, "; "))
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		// The flag package has already printed the problem and the usage.
+		return &usageError{msg: err.Error(), quiet: true}
+	}
+	if fs.NArg() > 0 {
+		return usagef("Run 'bjpay-sandbox "+fs.Name()+" --help' for the flags.", "%s takes no arguments, got %q", fs.Name(), fs.Args())
+	}
+	return nil
+}

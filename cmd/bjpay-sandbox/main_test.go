@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs the real serve code on a free port until the test ends.
+func startServer(t *testing.T, o serveOptions) (base string, stdout, stderr *syncBuffer) {
+	t.Helper()
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	o.addr = "127.0.0.1:0"
+	srv, err := newServer(o, stderr)
+	if err != nil {
+		t.Fatalf("newServer: %v", err)
+	}
+	srv.printBanner(stdout)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(shutdownTimeout + time.Second):
+			t.Errorf("Run did not return after cancel")
+		}
+	})
+	return srv.URL(), stdout, stderr
+}
+
+func call(t *testing.T, base, path, clientID, secret string, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Client-Id", clientID)
+	req.Header.Set("X-Client-Secret", secret)
+	req.Header.Set("X-Request-Time", time.Now().Format("2006-01-02T15:04:05-07:00"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return resp.StatusCode, env
+}
+
+func TestServeDefaults(t *testing.T) {
+	base, stdout, _ := startServer(t, serveOptions{logLevel: slog.LevelInfo})
+	const id, secret = "2f9d6a0e-4c1b-4e8a-9b7d-5a3c1e0f8b21", "sandbox-secret-change-me"
+	for _, want := range []string{base, id, secret, "VA-BNI", "curl -s -X POST"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("banner does not show %q:\n%s", want, stdout)
+		}
+	}
+	if status, env := call(t, base, "/api/merchant/payment-channel", id, secret, ""); status != 200 || env["code"] != "OK" {
+		t.Fatalf("channels: %d %v", status, env)
+	}
+	expires := time.Now().Add(time.Hour).Format(time.RFC3339)
+	body := `{"paymentCode":"VA-BNI","referenceNumber":"CLI-1","customerName":"Budi","customerEmail":"budi@example.com",
+		"customerPhoneNumber":"62123224456","expiredAt":"` + expires + `","totalAmount":58000,
+		"items":[{"name":"MLBB Diamond - 250","quantity":1,"amount":58000}]}`
+	if status, env := call(t, base, "/api/merchant/transaction/create", id, secret, body); status != 200 || env["code"] != "OK" {
+		t.Fatalf("create: %d %v", status, env)
+	}
+	status, env := call(t, base, "/api/merchant/transaction/inquiry/CLI-1", id, secret, "")
+	if data, _ := env["data"].(map[string]any); status != 200 || data["referenceNumber"] != "CLI-1" || data["status"] != "PENDING" {
+		t.Fatalf("inquiry: %d %v", status, env)
+	}
+}
+
+// TestServeKeepsSecretsOutOfOutput: a secret the user gives is used but
+// never printed, logged or echoed.
+func TestServeKeepsSecretsOutOfOutput(t *testing.T) {
+	const id, secret = "my-client", "my-very-secret-value"
+	base, stdout, stderr := startServer(t, serveOptions{clientID: id, clientSecret: secret, logLevel: slog.LevelDebug})
+	if status, _ := call(t, base, "/api/merchant/payment-channel", id, secret, ""); status != 200 {
+		t.Fatalf("channels with the given credentials: %d", status)
+	}
+	if status, env := call(t, base, "/api/merchant/payment-channel", id, secret+"-wrong", ""); status != 401 || strings.Contains(env["sandboxDetail"].(string), secret) {
+		t.Fatalf("wrong secret: %d %v", status, env)
+	}
+	if status, _ := call(t, base, "/api/merchant/payment-channel", "2f9d6a0e-4c1b-4e8a-9b7d-5a3c1e0f8b21", "sandbox-secret-change-me", ""); status != 401 {
+		t.Errorf("the demo credentials still work after --client-id/--client-secret: %d", status)
+	}
+	for name, out := range map[string]string{"stdout": stdout.String(), "stderr": stderr.String()} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s shows the client secret:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(stdout.String(), id) {
+		t.Errorf("banner does not show the client id %q", id)
+	}
+}
+
+func TestServeConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sandbox.yaml")
+	yml := "merchants:\n  - name: Toko\n    clientId: toko\n    clientSecret: rahasia\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, _, _ := startServer(t, serveOptions{configPath: path})
+	if status, env := call(t, base, "/api/merchant/payment-channel", "toko", "rahasia", ""); status != 200 {
+		t.Fatalf("merchant from the config file: %d %v", status, env)
+	}
+}
+
+// TestCommandLine runs the CLI as a user would and checks exit codes and
+// messages.
+func TestCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	badYAML := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badYAML, []byte("merchants:\n  - clientId: a\n    colour: red\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ref := []string{"--client-id", "test-client-id", "--client-secret", "test-client-secret",
+		"--timestamp", "2024-09-20T20:32:36+07:00", "--reference", "TX_556622123344", "--payment-code", "GOPAY", "--amount", "15000"}
+	const refSig = "f5a8097de89bbe64ff66137c931d19e737f1574995bcada84558d58728e658bf"
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		code     int
+		stdout   string // substring; exact when it ends in "\n" and starts with "="
+		stderr   string
+		notInEnv string
+	}{
+		{name: "no arguments", args: nil, code: 2, stderr: "a subcommand is needed"},
+		{name: "help", args: []string{"help"}, code: 0, stdout: "Subcommands:"},
+		{name: "unknown subcommand", args: []string{"srve"}, code: 2, stderr: `unknown subcommand "srve"`},
+		{name: "help of a subcommand", args: []string{"help", "sign"}, code: 0, stderr: "Examples:"},
+		{name: "serve --help", args: []string{"serve", "--help"}, code: 0, stderr: "[$BJPAY_SANDBOX_CLIENT_ID]"},
+		{name: "serve unknown flag", args: []string{"serve", "--port", "8080"}, code: 2, stderr: "flag provided but not defined: -port"},
+		{name: "serve bad seed", args: []string{"serve", "--seed", "abc"}, code: 2, stderr: `invalid value "abc" for flag -seed`},
+		{name: "serve bad log level", args: []string{"serve", "--log-level", "loud"}, code: 2, stderr: "invalid value"},
+		{name: "serve stray argument", args: []string{"serve", "now"}, code: 2, stderr: `serve takes no arguments, got ["now"]`},
+		{name: "serve id without secret", args: []string{"serve", "--client-id", "x"}, code: 2, stderr: "--client-id and --client-secret go together"},
+		{name: "serve bad address", args: []string{"serve", "--addr", "nohost:99999"}, code: 1, stderr: "listen on nohost:99999"},
+		{name: "serve missing config", args: []string{"serve", "--config", filepath.Join(dir, "nope.yaml")}, code: 1, stderr: "nope.yaml: no such file"},
+		{name: "serve bad config", args: []string{"serve", "--config", badYAML}, code: 1, stderr: badYAML + `:3:5: unknown key "colour"`},
+		{name: "serve bad env", args: []string{"serve"}, env: map[string]string{"BJPAY_SANDBOX_SEED": "many"}, code: 2, stderr: `invalid value "many" in $BJPAY_SANDBOX_SEED for --seed`},
+		{name: "sign reference vector", args: append([]string{"sign"}, ref...), code: 0, stdout: "=" + refSig + "\n"},
+		{name: "sign from env", args: []string{"sign", "--amount", "15000"}, env: map[string]string{
+			"BJPAY_SANDBOX_CLIENT_ID": "test-client-id", "BJPAY_SANDBOX_CLIENT_SECRET": "test-client-secret",
+			"BJPAY_SANDBOX_TIMESTAMP": "2024-09-20T20:32:36+07:00", "BJPAY_SANDBOX_REFERENCE": "TX_556622123344",
+			"BJPAY_SANDBOX_PAYMENT_CODE": "GOPAY"}, code: 0, stdout: "=" + refSig + "\n"},
+		{name: "sign amount as JS renders it", args: append(append([]string{"sign"}, ref[:10]...), "--amount", "15000.0"), code: 0, stdout: "=" + refSig + "\n"},
+		{name: "sign missing flags", args: []string{"sign", "--client-id", "x"}, code: 2, stderr: "missing --client-secret, --timestamp, --reference, --payment-code, --amount"},
+		{name: "sign bad amount", args: append(append([]string{"sign"}, ref[:10]...), "--amount", "15.000,00"), code: 2, stderr: "--amount:"},
+		{name: "verify valid", args: append(append([]string{"verify"}, ref...), "--signature", refSig), code: 0, stdout: "=valid\n"},
+		{name: "verify invalid", args: append(append([]string{"verify"}, ref...), "--signature", strings.Repeat("0", 64)), code: 1, stderr: "invalid: signature does not match"},
+		{name: "verify upper-case hex", args: append(append([]string{"verify"}, ref...), "--signature", strings.ToUpper(refSig)), code: 1, stderr: "invalid"},
+		{name: "verify without signature", args: append([]string{"verify"}, ref...), code: 2, stderr: "missing --signature"},
+		{name: "version", args: []string{"version"}, code: 0, stdout: "bjpay-sandbox "},
+		{name: "--version", args: []string{"--version"}, code: 0, stdout: "bjpay-sandbox "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // a serve that gets this far stops at once
+			code := exitCode(run(ctx, tt.args, &stdout, &stderr), &stderr)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, &stdout, &stderr)
+			}
+			check := func(name, got, want string) {
+				if strings.HasPrefix(want, "=") {
+					if got != want[1:] {
+						t.Errorf("%s = %q, want %q", name, got, want[1:])
+					}
+				} else if !strings.Contains(got, want) {
+					t.Errorf("%s does not contain %q:\n%s", name, want, got)
+				}
+			}
+			check("stdout", stdout.String(), tt.stdout)
+			check("stderr", stderr.String(), tt.stderr)
+		})
+	}
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock"
+)
+
+const serveExamples = `  # Start on the embedded defaults (demo merchant, default channels):
+  bjpay-sandbox serve
+
+  # Use your app's sandbox credentials and listen on every interface:
+  bjpay-sandbox serve --addr :8080 --client-id 2f9d6a0e-... --client-secret s3cr3t
+
+  # Your own merchants and channels, reproducible VA numbers:
+  bjpay-sandbox serve --config sandbox.yaml --seed 42
+`
+
+// serveOptions are serve's flags.
+type serveOptions struct {
+	addr         string
+	configPath   string
+	seed         int64
+	clientID     string
+	clientSecret string
+	publicURL    string
+	logLevel     slog.Level
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o serveOptions
+	fs := newFlagSet("serve", "[--addr HOST:PORT] [--config FILE] [--seed N] [--client-id ID --client-secret SECRET]", serveExamples, stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`HOST:PORT` to listen on (:8080 for every interface, :0 for any free port)")
+	fs.StringVar(&o.configPath, "config", "", "YAML `FILE` with merchants, channels and settings, overlaid on the embedded defaults")
+	fs.Int64Var(&o.seed, "seed", 0, "`N` seeds the generated VA numbers, QR strings and deeplinks; 0 picks one at random and prints it")
+	fs.StringVar(&o.clientID, "client-id", "", "replace the first merchant's client `ID` (the demo merchant's, on the defaults)")
+	fs.StringVar(&o.clientSecret, "client-secret", "", "replace the first merchant's client `SECRET`")
+	fs.StringVar(&o.publicURL, "public-url", "", "base `URL` customers reach the sandbox at, for hosted payment page links (default: from each request's Host)")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if (o.clientID == "") != (o.clientSecret == "") {
+		return usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--client-id and --client-secret go together; got only --%s", map[bool]string{true: "client-id", false: "client-secret"}[o.clientID != ""])
+	}
+	srv, err := newServer(o, stderr)
+	if err != nil {
+		return err
+	}
+	srv.printBanner(stdout)
+	return srv.Run(ctx)
+}
+
+// server is the running sandbox: a bound listener and an HTTP server. Tests
+// build one on 127.0.0.1:0, Run it, and cancel the context to stop it.
+type server struct {
+	opts      serveOptions
+	cfg       mock.Config
+	sandbox   *mock.Sandbox
+	http      *http.Server
+	ln        net.Listener
+	log       *slog.Logger
+	seed      int64
+	ownSecret bool // the first merchant's secret came from the user: never print it
+}
+
+// newServer loads the configuration, builds the sandbox and binds the
+// listener, so that the address is known (and taken) before Run.
+func newServer(o serveOptions, stderr io.Writer) (*server, error) {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	cfg := mock.DefaultConfig()
+	ownSecret := false
+	if o.configPath != "" {
+		var err error
+		if cfg, err = mock.LoadConfig(o.configPath); err != nil {
+			return nil, err
+		}
+		ownSecret = true
+	}
+	if o.clientID != "" {
+		cfg.Merchants[0].ClientID, cfg.Merchants[0].ClientSecret = o.clientID, o.clientSecret
+		ownSecret = true
+	}
+	seed := o.seed
+	if seed == 0 {
+		seed = rand.Int64N(1<<31-1) + 1 // gofakeit treats 0 as "random, unreported"
+	}
+	sb, err := mock.New(mock.Options{Config: cfg, Seed: seed, PublicURL: o.publicURL, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	return &server{
+		opts:    o,
+		cfg:     cfg,
+		sandbox: sb,
+		ln:      ln,
+		log:     log,
+		seed:    seed,
+		http: &http.Server{
+			Handler:           sb.Handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		ownSecret: ownSecret,
+	}, nil
+}
+
+// URL is the base URL merchants should use instead of https://api.bjpay.co.id.
+func (s *server) URL() string {
+	addr := s.ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+// Run serves until ctx is done, then shuts down gracefully: requests in
+// flight get up to shutdownTimeout to finish.
+func (s *server) Run(ctx context.Context) error {
+	s.log.Info("listening", "addr", s.ln.Addr().String(), "seed", s.seed, "version", version())
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && serr != nil {
+		return fmt.Errorf("serve: %w", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+const shutdownTimeout = 10 * time.Second
+
+// printBanner tells a newcomer where the sandbox is and how to call it.
+// The demo merchant's secret is public and printed; a secret the user gave
+// is not.
+func (s *server) printBanner(w io.Writer) {
+	base := s.URL()
+	m := s.cfg.Merchants[0]
+	secret, secretArg := m.ClientSecret, m.ClientSecret
+	if s.ownSecret {
+		secret, secretArg = "(as configured; not printed)", "$BJPAY_CLIENT_SECRET"
+	}
+	var active []string
+	for _, c := range s.cfg.Channels {
+		if c.IsActive {
+			active = append(active, c.PaymentCode)
+		}
+	}
+	fmt.Fprintf(w, `bjpay-sandbox %s
+  BJPAY base URL   %s   (use it instead of https://api.bjpay.co.id)
+  merchant         %s (%d configured)
+  X-Client-Id      %s
+  X-Client-Secret  %s
+  channels         %s
+  seed             %d
+
+Try:
+  curl -s -X POST %s/api/merchant/payment-channel \
+    -H 'Content-Type: application/json' -H 'X-Client-Id: %s' \
+    -H "X-Client-Secret: %s" -H "X-Request-Time: $(date +%%Y-%%m-%%dT%%H:%%M:%%S%%:z)"
+
+`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, base, m.ClientID, secretArg)
+}

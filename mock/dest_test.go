@@ -1,0 +1,54 @@
+package mock
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+)
+
+func TestCRC16CCITT(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uint16
+	}{
+		{"123456789", 0x29B1}, // the CRC-16/CCITT-FALSE check value
+		{"", 0xFFFF},
+		{"A", 0xB915},
+	}
+	for _, tt := range tests {
+		if got := crc16CCITT(tt.in); got != tt.want {
+			t.Errorf("crc16CCITT(%q) = %04X, want %04X", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestQRISString parses the generated payload as a QR reader would: every
+// top-level TLV's length must be right, and the CRC must check.
+func TestQRISString(t *testing.T) {
+	tx := &Transaction{ReferenceNumber: "INV-THAT-IS-LONGER-THAN-25-CHARACTERS", TotalAmount: 58000}
+	s := qrisString("Toko Budi Sejahtera Abadi Makmur", "123456789012345", tx)
+	tags := map[string]string{}
+	for i := 0; i < len(s); {
+		if i+4 > len(s) {
+			t.Fatalf("truncated TLV at %d in %q", i, s)
+		}
+		n, err := strconv.Atoi(s[i+2 : i+4])
+		if err != nil || i+4+n > len(s) {
+			t.Fatalf("bad length at %d in %q", i, s)
+		}
+		tags[s[i:i+2]] = s[i+4 : i+4+n]
+		i += 4 + n
+	}
+	want := map[string]string{"00": "01", "01": "12", "53": "360", "54": "58000", "58": "ID", "59": "TOKO BUDI SEJAHTERA ABADI"}
+	for tag, v := range want {
+		if tags[tag] != v {
+			t.Errorf("tag %s = %q, want %q", tag, tags[tag], v)
+		}
+	}
+	if got, want := tags["63"], s[len(s)-4:]; got != want {
+		t.Fatalf("tag 63 = %q, want the last four characters %q", got, want)
+	}
+	if crc := fmt.Sprintf("%04X", crc16CCITT(s[:len(s)-4])); crc != tags["63"] {
+		t.Errorf("CRC %s does not match tag 63 %s", crc, tags["63"])
+	}
+}

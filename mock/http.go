@@ -1,0 +1,196 @@
+package mock
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/netip"
+
+	"github.com/bjpay/bjpay-sandbox/signer"
+	"github.com/gorilla/mux"
+)
+
+// Header names of BJPAY's API and the sandbox's own.
+const (
+	HeaderClientID     = "X-Client-Id"
+	HeaderClientSecret = "X-Client-Secret"
+	HeaderRequestTime  = signer.HeaderRequestTime
+	// HeaderSandboxError marks answers BJPAY does not document (the
+	// sandbox envelopes), so nobody mistakes them for a BJPAY code.
+	HeaderSandboxError = "X-Sandbox-Error"
+)
+
+// envelope is every JSON answer: BJPAY's {"code","message"} plus "data" on
+// success. [sandbox] BJPAY shows code and message; "data" and
+// "sandboxDetail" are the sandbox's.
+type envelope struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Detail  string `json:"sandboxDetail,omitempty"`
+	Data    any    `json:"data,omitempty"`
+}
+
+// routes registers the BJPAY surface. Even 404 and 405 answer with the
+// envelope, so a merchant's client never meets an HTML error page.
+func (s *Sandbox) routes() http.Handler {
+	r := mux.NewRouter()
+
+	// Get Available Payment: the channel catalogue.
+	r.Handle("/api/merchant/payment-channel", s.bjpay(s.handleChannels)).Methods(http.MethodPost)
+	// Create Payment.
+	r.Handle("/api/merchant/transaction/create", s.bjpay(s.handleCreate)).Methods(http.MethodPost)
+	// Get Invoice (inquiry) by the merchant's reference number.
+	r.Handle("/api/merchant/transaction/inquiry/{referenceNumber}", s.bjpay(s.handleInquiry)).Methods(http.MethodPost)
+
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.writeError(w, req, sandboxErr(http.StatusNotFound, "no BJPAY endpoint at %s; expected POST /api/merchant/payment-channel, /api/merchant/transaction/create or /api/merchant/transaction/inquiry/{referenceNumber}", req.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		s.writeError(w, req, sandboxErr(http.StatusMethodNotAllowed, "method %s is not allowed on %s; every BJPAY API call is POST", req.Method, req.URL.Path))
+	})
+	return r
+}
+
+// call is what the common checks hand to a BJPAY handler.
+type call struct {
+	r        *http.Request
+	merchant *merchant
+	body     []byte
+}
+
+// bjpay wraps a handler with the checks every BJPAY call goes through, in
+// the sandbox's documented order: content type (415), body size (413),
+// credentials (01), X-Request-Time (23). Route and method (404, 405) were
+// checked by the router.
+func (s *Sandbox) bjpay(h func(c *call) (any, *Error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		body, err := readBody(w, r, s.settings.MaxBodyBytes)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		m, err := s.authenticate(r.Header.Get(HeaderClientID), r.Header.Get(HeaderClientSecret), remoteAddr(r))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.checkRequestTime(r.Header.Get(HeaderRequestTime)); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		data, err := h(&call{r: r, merchant: m, body: body})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, envelope{Code: CodeOK, Message: codes[CodeOK].message, Data: data})
+	})
+}
+
+func (s *Sandbox) handleChannels(c *call) (any, *Error) {
+	return s.channelsData, nil
+}
+
+func (s *Sandbox) handleCreate(c *call) (any, *Error) {
+	req, err := decodeCreate(c.body)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.create(c.merchant, &req, s.baseURL(c.r))
+	if err != nil {
+		return nil, err
+	}
+	return &tx, nil
+}
+
+func (s *Sandbox) handleInquiry(c *call) (any, *Error) {
+	tx, err := s.inquire(c.merchant, mux.Vars(c.r)["referenceNumber"])
+	if err != nil {
+		return nil, err
+	}
+	return &tx, nil
+}
+
+// baseURL is the sandbox's URL as seen by the caller, for hosted-page links.
+func (s *Sandbox) baseURL(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// checkContentType requires application/json (parameters such as charset
+// allowed), as BJPAY documents for every request.
+func checkContentType(v string) *Error {
+	if v == "" {
+		return sandboxErr(http.StatusUnsupportedMediaType, "Content-Type header is missing; expected application/json")
+	}
+	mt, _, err := mime.ParseMediaType(v)
+	if err != nil || mt != "application/json" {
+		return sandboxErr(http.StatusUnsupportedMediaType, "Content-Type %q is not supported; expected application/json", v)
+	}
+	return nil
+}
+
+// readBody reads at most max bytes of the body.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *Error) {
+	if r.ContentLength > max {
+		return nil, sandboxErr(http.StatusRequestEntityTooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, max)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, sandboxErr(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
+		}
+		return nil, sandboxErr(http.StatusBadRequest, "request body could not be read: %v", err)
+	}
+	return body, nil
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr()
+}
+
+// writeError renders every failure: the envelope, the status from the code
+// table, and X-Sandbox-Error on the sandbox's own envelopes. It also logs
+// the rejection, so a developer sees why without reading the response.
+func (s *Sandbox) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
+	s.log.Info("request rejected", "method", r.Method, "path", r.URL.Path, "status", e.Status,
+		"code", e.Code, "reason", e.explanation())
+	if e.Sandbox {
+		w.Header().Set(HeaderSandboxError, "true")
+	}
+	writeJSON(w, e.Status, envelope{Code: e.Code, Message: e.Message, Detail: e.Detail})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v envelope) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if raw, ok := v.Data.(json.RawMessage); ok && v.Detail == "" {
+		// Data encoded once in advance (the channel list): write it as is
+		// instead of having encoding/json re-validate it on every call.
+		_, _ = io.WriteString(w, `{"code":"`+v.Code+`","message":"`+v.Message+`","data":`)
+		_, _ = w.Write(raw)
+		_, _ = io.WriteString(w, "}\n")
+		return
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,256 @@
+package mock
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a Sandbox. The zero value of every field but Config has
+// a sensible default.
+type Options struct {
+	// Config holds merchants, channels and settings; DefaultConfig() when
+	// it has no merchants.
+	Config Config
+	// Clock drives the payments' lifecycle; RealClock when nil.
+	Clock Clock
+	// WallNow is the wall clock, used for the X-Request-Time skew check;
+	// time.Now when nil. Tests override it.
+	WallNow func() time.Time
+	// Seed seeds the faker behind payment destinations. The same seed and
+	// the same sequence of creates give the same output.
+	Seed int64
+	// PublicURL is the sandbox's base URL as merchants' customers reach it,
+	// for hosted-page links. When empty, it is taken from each request's
+	// Host header.
+	PublicURL string
+	// Logger receives structured logs; discarded when nil.
+	Logger *slog.Logger
+}
+
+// Sandbox is the mock BJPAY: merchants, channels and transactions, behind
+// BJPAY's HTTP surface (Handler).
+type Sandbox struct {
+	settings     Settings
+	merchants    map[string]*merchant
+	channels     map[string]*channel
+	channelCodes string          // active codes, for error messages
+	channelsData json.RawMessage // Get Available Payment's data, encoded once
+	store        *store
+	clock        Clock
+	wallNow      func() time.Time
+	dest         *destGen
+	publicURL    string
+	log          *slog.Logger
+	seq          atomic.Uint64
+	handler      http.Handler
+}
+
+type merchant struct {
+	Merchant
+	secretHash [sha256.Size]byte
+	allowed    []netip.Prefix
+}
+
+type channel struct {
+	Channel
+}
+
+// New builds a sandbox. The configuration must be valid (ParseConfig and
+// DefaultConfig validate); New returns an error otherwise.
+func New(opts Options) (*Sandbox, error) {
+	cfg := opts.Config
+	if len(cfg.Merchants) == 0 && len(cfg.Channels) == 0 {
+		cfg = DefaultConfig()
+	}
+	if err := cfg.Validate("config"); err != nil {
+		return nil, fmt.Errorf("new sandbox: %w", err)
+	}
+	s := &Sandbox{
+		settings:  cfg.Settings,
+		merchants: make(map[string]*merchant, len(cfg.Merchants)),
+		channels:  make(map[string]*channel, len(cfg.Channels)),
+		store:     newStore(),
+		clock:     opts.Clock,
+		wallNow:   opts.WallNow,
+		dest:      newDestGen(opts.Seed),
+		publicURL: strings.TrimRight(opts.PublicURL, "/"),
+		log:       opts.Logger,
+	}
+	if s.clock == nil {
+		s.clock = RealClock{}
+	}
+	if s.wallNow == nil {
+		s.wallNow = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	for _, m := range cfg.Merchants {
+		mm := &merchant{Merchant: m, secretHash: sha256.Sum256([]byte(m.ClientSecret))}
+		for _, ip := range m.AllowedIPs {
+			p, _ := parseIPRange(ip) // validated above
+			mm.allowed = append(mm.allowed, p)
+		}
+		s.merchants[m.ClientID] = mm
+	}
+	var active []string
+	list := make([]channelJSON, 0, len(cfg.Channels))
+	for _, c := range cfg.Channels {
+		if c.Lifetime == 0 {
+			c.Lifetime = cfg.Settings.PaymentLifetime
+		}
+		s.channels[c.PaymentCode] = &channel{Channel: c}
+		if c.IsActive {
+			active = append(active, c.PaymentCode)
+		}
+		list = append(list, channelJSON{c.PaymentCode, c.PaymentName, c.PaymentType, c.PaymentDestType, c.MinAmount, c.MaxAmount, c.Fee, c.FeeType, c.IsActive})
+	}
+	s.channelCodes = strings.Join(active, ", ")
+	data, err := json.Marshal(list)
+	if err != nil {
+		return nil, fmt.Errorf("new sandbox: encode channels: %w", err)
+	}
+	s.channelsData = data
+	s.handler = s.routes()
+	return s, nil
+}
+
+// channelJSON is one entry of Get Available Payment. [sandbox] BJPAY does
+// not document the fields; these are the sandbox's.
+type channelJSON struct {
+	PaymentCode     string  `json:"paymentCode"`
+	PaymentName     string  `json:"paymentName"`
+	PaymentType     string  `json:"paymentType"`
+	PaymentDestType string  `json:"paymentDestType"`
+	MinAmount       int64   `json:"minAmount"`
+	MaxAmount       int64   `json:"maxAmount"`
+	Fee             float64 `json:"fee"`
+	FeeType         string  `json:"feeType"`
+	IsActive        bool    `json:"isActive"`
+}
+
+// Handler returns the sandbox's HTTP handler.
+func (s *Sandbox) Handler() http.Handler { return s.handler }
+
+// authenticate finds the merchant for the credentials and checks the caller's
+// address against its allowlist.
+func (s *Sandbox) authenticate(clientID, secret string, remote netip.Addr) (*merchant, *Error) {
+	if clientID == "" {
+		return nil, codeErr(CodeUnauthorized, "X-Client-Id header is missing; expected your client id")
+	}
+	if secret == "" {
+		return nil, codeErr(CodeUnauthorized, "X-Client-Secret header is missing; expected your client secret")
+	}
+	m, ok := s.merchants[clientID]
+	// Compare digests in constant time so the comparison leaks neither the
+	// secret nor its length.
+	got := sha256.Sum256([]byte(secret))
+	if !ok {
+		return nil, codeErr(CodeUnauthorized, "X-Client-Id %q is not a merchant of this sandbox; expected the client id printed at start or one from the config", clientID)
+	}
+	if subtle.ConstantTimeCompare(got[:], m.secretHash[:]) != 1 {
+		return nil, codeErr(CodeUnauthorized, "X-Client-Secret does not match the secret of client %q", clientID)
+	}
+	if len(m.allowed) > 0 && !allowedAddr(m.allowed, remote) {
+		// [sandbox] BJPAY whitelists merchants' server IPs but documents no
+		// code for a call from elsewhere: 01 with HTTP 403.
+		return nil, codeErr(CodeUnauthorized, "calls for client %q are not allowed from %s; allowed: %s", clientID, remote, strings.Join(m.AllowedIPs, ", ")).withStatus(http.StatusForbidden)
+	}
+	return m, nil
+}
+
+func allowedAddr(allowed []netip.Prefix, a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range allowed {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRequestTime validates X-Request-Time against wall time.
+func (s *Sandbox) checkRequestTime(v string) *Error {
+	if v == "" {
+		return codeErr(CodeInvalidRequestTime, "X-Request-Time header is missing; expected the current time as ISO 8601, e.g. 2024-09-20T20:32:36+07:00")
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return codeErr(CodeInvalidRequestTime, "X-Request-Time %q is not an ISO 8601 time; expected YYYY-MM-DDTHH:mm:ssZ, e.g. 2024-09-20T20:32:36+07:00", v)
+	}
+	// [sandbox] BJPAY documents code 23 but no tolerance; default ±5m.
+	now := s.wallNow()
+	if d := t.Sub(now); math.Abs(float64(d)) > float64(s.settings.RequestTimeSkew) {
+		dir := "ahead of"
+		if d < 0 {
+			dir, d = "behind", -d
+		}
+		return codeErr(CodeInvalidRequestTime, "X-Request-Time %s is %s %s the sandbox's wall clock (%s); allowed skew is ±%s", v, d.Round(time.Second), dir, now.In(wib).Format(time.RFC3339), s.settings.RequestTimeSkew)
+	}
+	return nil
+}
+
+// create validates and stores a new transaction.
+func (s *Sandbox) create(m *merchant, req *createRequest, publicURL string) (Transaction, *Error) {
+	v, err := s.validate(m, req)
+	if err != nil {
+		return Transaction{}, err
+	}
+	now := s.clock.Now().In(wib).Truncate(time.Second)
+	ch := v.channel
+	fee := int64(ch.Fee)
+	if ch.FeeType == FeePercent {
+		// [sandbox] A percentage fee is rounded half up to whole rupiah.
+		fee = int64(math.Floor(float64(v.amount)*ch.Fee/100 + 0.5))
+	}
+	n := s.seq.Add(1)
+	tx := &Transaction{
+		TransactionNumber:   fmt.Sprintf("SBX%s%08d", now.Format("20060102"), n),
+		ReferenceNumber:     v.ref,
+		PaymentCode:         ch.PaymentCode,
+		PaymentName:         ch.PaymentName,
+		CustomerName:        v.name,
+		CustomerEmail:       v.email,
+		CustomerPhoneNumber: v.phone,
+		FinishNotifyURL:     v.notifyURL,
+		FinishReturnURL:     v.returnURL,
+		ExpiredAt:           v.expiredAt,
+		TotalAmount:         v.amount,
+		Fee:                 fee,
+		TotalReceived:       v.amount - fee,
+		PaymentDestType:     ch.PaymentDestType,
+		Status:              StatusPending,
+		Items:               v.items,
+		CreatedAt:           now,
+		ClientID:            m.ClientID,
+	}
+	tx.PaymentDest, tx.PaymentDestName = s.dest.dest(ch, tx, m.Name, publicURL+"/_sandbox/pay/"+tx.TransactionNumber)
+	if !s.store.insert(tx) {
+		// Lost a race with a concurrent create of the same reference.
+		return Transaction{}, codeErr(CodeInvalidReference, "referenceNumber %q was already used by this merchant; expected a new one", v.ref)
+	}
+	s.log.Info("transaction created", "clientId", m.ClientID, "referenceNumber", tx.ReferenceNumber,
+		"transactionNumber", tx.TransactionNumber, "paymentCode", tx.PaymentCode, "totalAmount", tx.TotalAmount)
+	return *tx, nil
+}
+
+// inquire returns the merchant's transaction with reference ref.
+func (s *Sandbox) inquire(m *merchant, ref string) (Transaction, *Error) {
+	tx, ok := s.store.get(m.ClientID, ref)
+	if !ok {
+		// [sandbox] An unknown reference (or another merchant's) is code 14
+		// with HTTP 404.
+		return Transaction{}, codeErr(CodeInvalidReference, "no transaction with referenceNumber %q for client %q", ref, m.ClientID).withStatus(http.StatusNotFound)
+	}
+	return tx, nil
+}

@@ -1,0 +1,104 @@
+package mock
+
+import (
+	"sync"
+	"time"
+)
+
+// Transaction statuses. [sandbox] BJPAY documents only PAID; the sandbox's
+// lifecycle is PENDING → PAID | EXPIRED | FAILED.
+const (
+	StatusPending = "PENDING"
+	StatusPaid    = "PAID"
+	StatusExpired = "EXPIRED"
+	StatusFailed  = "FAILED"
+)
+
+// Transaction is a payment as Get Invoice returns it. The documented fields
+// come first; the rest are the sandbox's additions.
+type Transaction struct {
+	TransactionNumber   string    `json:"transactionNumber"`
+	ReferenceNumber     string    `json:"referenceNumber"`
+	PaymentCode         string    `json:"paymentCode"`
+	PaymentName         string    `json:"paymentName"`
+	CustomerName        string    `json:"customerName"`
+	CustomerEmail       string    `json:"customerEmail"`
+	CustomerPhoneNumber string    `json:"customerPhoneNumber"`
+	FinishNotifyURL     string    `json:"finishNotifyUrl"`
+	FinishReturnURL     string    `json:"finishReturnUrl"`
+	ExpiredAt           time.Time `json:"expiredAt"`
+	TotalAmount         int64     `json:"totalAmount"`
+	Fee                 int64     `json:"fee"`
+	TotalReceived       int64     `json:"totalReceived"`
+	PaymentDest         string    `json:"paymentDest"`
+	PaymentDestType     string    `json:"paymentDestType"`
+
+	// [sandbox] fields the docs do not list for Get Invoice.
+	PaymentDestName string     `json:"paymentDestName"`
+	Status          string     `json:"status"`
+	Items           []Item     `json:"items"`
+	CreatedAt       time.Time  `json:"createdAt"`
+	PaidAt          *time.Time `json:"paidAt,omitempty"`
+
+	// ClientID is the owner merchant; never sent on the BJPAY surface.
+	ClientID string `json:"-"`
+}
+
+// Item is one line of a payment.
+type Item struct {
+	Name     string  `json:"name"`
+	Quantity int64   `json:"quantity"`
+	Amount   float64 `json:"amount"`
+}
+
+// store holds transactions in memory, keyed by owner and reference
+// (references are unique per merchant, not globally). Safe for concurrent
+// use; it hands out copies so callers never share mutable state.
+type store struct {
+	mu  sync.RWMutex
+	txs map[storeKey]*Transaction
+}
+
+type storeKey struct{ clientID, ref string }
+
+func newStore() *store { return &store{txs: make(map[storeKey]*Transaction)} }
+
+// exists reports whether the merchant already used ref.
+func (s *store) exists(clientID, ref string) bool {
+	s.mu.RLock()
+	_, ok := s.txs[storeKey{clientID, ref}]
+	s.mu.RUnlock()
+	return ok
+}
+
+// insert adds tx unless its reference is already taken; it reports whether
+// it did. The check and the insert are one step, so two concurrent creates
+// with the same reference cannot both succeed.
+func (s *store) insert(tx *Transaction) bool {
+	k := storeKey{tx.ClientID, tx.ReferenceNumber}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.txs[k]; ok {
+		return false
+	}
+	s.txs[k] = tx
+	return true
+}
+
+// get returns a copy of the merchant's transaction with reference ref.
+func (s *store) get(clientID, ref string) (Transaction, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	tx, ok := s.txs[storeKey{clientID, ref}]
+	if !ok {
+		return Transaction{}, false
+	}
+	return *tx, true
+}
+
+// len returns the number of transactions held.
+func (s *store) len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.txs)
+}
