@@ -13,12 +13,12 @@ import (
 
 var opts = godog.Options{Output: os.Stdout, Format: "progress", Strict: true, Concurrency: 4}
 
-func init() { godog.BindCommandLineFlags("godog.", &opts) }
+// -godog.format, -godog.tags, ... select and present the scenarios.
+func init() { godog.BindFlags("godog.", flag.CommandLine, &opts) }
 
 // TestSandboxFeatures runs sandbox/*.feature against an in-process sandbox
 // on its embedded defaults.
 func TestSandboxFeatures(t *testing.T) {
-	flag.Parse()
 	sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
