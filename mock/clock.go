@@ -25,7 +25,7 @@ type ClockFunc func() time.Time
 // Now calls f.
 func (f ClockFunc) Now() time.Time { return f() }
 
-// wib is Western Indonesia Time (UTC+7), the zone BJPAY's examples use. The
-// sandbox renders the times it generates in it. A fixed zone, so the binary
+// wib is Western Indonesia Time (UTC+7), the zone BJPAY's examples use.
+// [sandbox] The sandbox renders the times it generates in it. A fixed zone, so the binary
 // needs no tzdata.
 var wib = time.FixedZone("WIB", 7*60*60)

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"maps"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
@@ -227,9 +228,18 @@ func (c Config) Validate(file string) error {
 		}
 		switch ch.FeeType {
 		case FeeFlat:
+			if ch.Fee != math.Trunc(ch.Fee) {
+				errs.Add(at("fee"), "%s.fee %v is not whole rupiah; a FLAT fee is a whole number", path, ch.Fee)
+			}
+			if ch.Fee > float64(ch.MinAmount) {
+				errs.Add(at("fee"), "%s.fee %v is above minAmount %d, so totalReceived could be negative", path, ch.Fee, ch.MinAmount)
+			}
 		case FeePercent:
 			if ch.Fee > 100 {
 				errs.Add(at("fee"), "%s.fee %v%% is above 100%%", path, ch.Fee)
+			}
+			if bp := ch.Fee * 100; math.Abs(bp-math.Round(bp)) > 1e-9 {
+				errs.Add(at("fee"), "%s.fee %v%% has more than two decimals", path, ch.Fee)
 			}
 		default:
 			errs.Add(at("feeType"), "%s.feeType is %q; expected FLAT or PERCENT", path, ch.FeeType)

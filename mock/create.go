@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
+	"math/bits"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,7 +62,7 @@ func decodeCreate(body []byte) (createRequest, *Error) {
 
 // validated is a create request that passed every check.
 type validated struct {
-	channel   *channel
+	channel   *Channel
 	ref       string
 	name      string
 	email     string
@@ -82,8 +83,8 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 	// 13: paymentCode names an active channel.
 	f := req.PaymentCode
 	switch {
-	case f.Got != "":
-		return v, codeErr(CodeInvalidChannel, "paymentCode must be a string, got %s", f.Got)
+	case f.Bad != "":
+		return v, codeErr(CodeInvalidChannel, "paymentCode %s", f.Bad)
 	case f.S == "":
 		return v, codeErr(CodeInvalidChannel, "paymentCode is missing; expected one of: %s", s.channelCodes)
 	}
@@ -99,14 +100,17 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 	// 14: referenceNumber well formed and not used before by this merchant.
 	f = req.ReferenceNumber
 	switch {
-	case f.Got != "":
-		return v, codeErr(CodeInvalidReference, "referenceNumber must be a string, got %s", f.Got)
+	case f.Bad != "":
+		return v, codeErr(CodeInvalidReference, "referenceNumber %s", f.Bad)
 	case f.S == "":
 		return v, codeErr(CodeInvalidReference, "referenceNumber is missing; expected your own unique id, e.g. BJP05134e418d311b55e5cd9e13")
 	case len(f.S) > maxReferenceLen:
 		return v, codeErr(CodeInvalidReference, "referenceNumber is %d characters long; expected at most %d", len(f.S), maxReferenceLen)
 	case !validReference(f.S):
 		return v, codeErr(CodeInvalidReference, "referenceNumber %q has characters other than letters, digits, '-', '_' and '.'", f.S)
+	case strings.Trim(f.S, ".") == "":
+		// "." and ".." cannot be inquired: URL paths resolve them away.
+		return v, codeErr(CodeInvalidReference, "referenceNumber %q is only dots; expected at least one letter or digit", f.S)
 	case s.store.exists(m.ClientID, f.S):
 		return v, codeErr(CodeInvalidReference, "referenceNumber %q was already used by this merchant; expected a new one", f.S)
 	}
@@ -115,8 +119,8 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 	// 16: customerEmail.
 	f = req.CustomerEmail
 	switch {
-	case f.Got != "":
-		return v, codeErr(CodeInvalidEmail, "customerEmail must be a string, got %s", f.Got)
+	case f.Bad != "":
+		return v, codeErr(CodeInvalidEmail, "customerEmail %s", f.Bad)
 	case f.S == "":
 		return v, codeErr(CodeInvalidEmail, "customerEmail is missing; expected an address such as budi@example.com")
 	case !validEmail(f.S):
@@ -127,8 +131,8 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 	// 17: customerPhoneNumber.
 	f = req.CustomerPhoneNumber
 	switch {
-	case f.Got != "":
-		return v, codeErr(CodeInvalidPhone, "customerPhoneNumber must be a string, got %s", f.Got)
+	case f.Bad != "":
+		return v, codeErr(CodeInvalidPhone, "customerPhoneNumber %s", f.Bad)
 	case f.S == "":
 		return v, codeErr(CodeInvalidPhone, "customerPhoneNumber is missing; expected digits such as 62123224456")
 	case !validPhone(f.S):
@@ -137,7 +141,7 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 	v.phone = f.S
 
 	// 15 and 18: items.
-	items, sum, err := validateItems(req.Items)
+	items, sum, sumOK, err := validateItems(req.Items)
 	if err != nil {
 		return v, err
 	}
@@ -146,37 +150,39 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 	// 12: totalAmount.
 	n := req.TotalAmount
 	switch {
-	case n.Got != "":
-		return v, codeErr(CodeInvalidAmount, "totalAmount must be a JSON number, got %s", n.Got)
+	case n.Bad != "":
+		return v, codeErr(CodeInvalidAmount, "totalAmount %s", n.Bad)
 	case !n.Set:
 		return v, codeErr(CodeInvalidAmount, "totalAmount is missing; expected a positive whole number of rupiah, e.g. 58000")
 	case n.N <= 0 || n.N != math.Trunc(n.N):
-		return v, codeErr(CodeInvalidAmount, "totalAmount %v is not a positive whole number of rupiah", n.N)
+		return v, codeErr(CodeInvalidAmount, "totalAmount %s is not a positive whole number of rupiah", num(n.N))
 	case n.N < float64(ch.MinAmount):
-		return v, codeErr(CodeInvalidAmount, "totalAmount %.0f is below the minimum of %s, %d", n.N, ch.PaymentCode, ch.MinAmount)
+		return v, codeErr(CodeInvalidAmount, "totalAmount %s is below the minimum of %s, %d", num(n.N), ch.PaymentCode, ch.MinAmount)
 	case n.N > float64(ch.MaxAmount):
-		return v, codeErr(CodeInvalidAmount, "totalAmount %.0f is above the maximum of %s, %d", n.N, ch.PaymentCode, ch.MaxAmount)
-	case math.Abs(n.N-sum) >= 0.005:
-		return v, codeErr(CodeInvalidAmount, "totalAmount %.0f is not the sum of the items' amount × quantity, %v", n.N, sum)
+		return v, codeErr(CodeInvalidAmount, "totalAmount %s is above the maximum of %s, %d", num(n.N), ch.PaymentCode, ch.MaxAmount)
+	case !sumOK || int64(n.N) != sum:
+		total := "more than " + num(maxSafeAmount)
+		if sumOK {
+			total = strconv.FormatInt(sum, 10)
+		}
+		return v, codeErr(CodeInvalidAmount, "totalAmount %s is not the sum of the items' amount × quantity, %s", num(n.N), total)
 	}
 	v.amount = int64(n.N)
 
 	// 19: currency, only when sent.
-	if f = req.Currency; f.Set && (f.Got != "" || f.S != "IDR") {
-		got := f.Got
-		if got == "" {
-			got = fmt.Sprintf("%q", f.S)
-		}
-		return v, codeErr(CodeInvalidCurrency, "currency is %s; the only supported currency is \"IDR\"", got)
+	if f = req.Currency; f.Bad != "" {
+		return v, codeErr(CodeInvalidCurrency, "currency %s", f.Bad)
+	} else if f.Set && f.S != "IDR" {
+		return v, codeErr(CodeInvalidCurrency, "currency is %q; the only supported currency is \"IDR\"", f.S)
 	}
 
 	// No documented code for the rest: sandbox envelopes (HTTP 400).
-	if f = req.CustomerName; f.Got != "" {
-		return v, sandboxErr(400, "customerName must be a string, got %s", f.Got)
+	if f = req.CustomerName; f.Bad != "" {
+		return v, sandboxErr(400, "customerName %s", f.Bad)
 	}
 	v.name = f.S
-	if f = req.FinishNotifyURL; f.Got != "" {
-		return v, sandboxErr(400, "finishNotifyUrl must be a string, got %s", f.Got)
+	if f = req.FinishNotifyURL; f.Bad != "" {
+		return v, sandboxErr(400, "finishNotifyUrl %s", f.Bad)
 	} else if f.S != "" {
 		if msg := checkHTTPURL(f.S); msg != "" {
 			return v, sandboxErr(400, "finishNotifyUrl %s", msg)
@@ -188,21 +194,28 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 	if v.notifyURL == "" {
 		v.notifyURL = m.NotifyURL
 	}
-	if f = req.FinishReturnURL; f.Got != "" {
-		return v, sandboxErr(400, "finishReturnUrl must be a string, got %s", f.Got)
+	if f = req.FinishReturnURL; f.Bad != "" {
+		return v, sandboxErr(400, "finishReturnUrl %s", f.Bad)
 	} else if f.S != "" {
-		// Any absolute URL: apps may return to a custom scheme (myapp://...).
-		if u, err := url.Parse(f.S); err != nil || !u.IsAbs() {
+		// [sandbox] Any absolute URL, because apps may return to a custom
+		// scheme (myapp://...), except schemes that run code in the browser
+		// the hosted page redirects.
+		u, err := url.Parse(f.S)
+		if err != nil || !u.IsAbs() {
 			return v, sandboxErr(400, "finishReturnUrl %q is not an absolute URL; expected e.g. https://my-cool-apps.com/thankyou", f.S)
+		}
+		if scheme := strings.ToLower(u.Scheme); scheme == "javascript" || scheme == "data" || scheme == "vbscript" {
+			return v, sandboxErr(400, "finishReturnUrl has the scheme %q, which browsers run as code; expected an http(s) or app URL", u.Scheme)
 		}
 	}
 	v.returnURL = f.S
 
 	now := s.clock.Now()
 	switch f = req.ExpiredAt; {
-	case f.Got != "":
-		return v, sandboxErr(400, "expiredAt must be a string, got %s", f.Got)
+	case f.Bad != "":
+		return v, sandboxErr(400, "expiredAt %s", f.Bad)
 	case f.S == "":
+		// [sandbox] No expiredAt: the channel's lifetime (default 24 h).
 		v.expiredAt = now.Add(ch.Lifetime).In(wib).Truncate(time.Second)
 	default:
 		t, err := time.Parse(time.RFC3339, f.S)
@@ -218,42 +231,58 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 }
 
 // validateItems checks each item for code 15 (name, amount) and then 18
-// (quantity), and returns them with the sum of amount × quantity.
-func validateItems(f jsonItems) ([]Item, float64, *Error) {
+// (quantity), and returns them with the sum of amount × quantity; sumOK is
+// false when the sum exceeds what a JavaScript Number holds exactly.
+//
+// [sandbox] Amounts are whole rupiah (IDR has no minor unit in use), so the
+// sum is compared exactly, in integers.
+func validateItems(f jsonItems) (items []Item, sum int64, sumOK bool, err *Error) {
 	switch {
-	case f.Got != "":
-		return nil, 0, codeErr(CodeInvalidItem, "items must be an array, got %s", f.Got)
+	case f.Bad != "":
+		return nil, 0, false, codeErr(CodeInvalidItem, "items %s", f.Bad)
 	case len(f.Items) == 0:
-		return nil, 0, codeErr(CodeInvalidItem, "items is missing or empty; expected e.g. [{\"name\":\"MLBB Diamond - 250\",\"quantity\":1,\"amount\":58000}]")
+		return nil, 0, false, codeErr(CodeInvalidItem, "items is missing or empty; expected e.g. [{\"name\":\"MLBB Diamond - 250\",\"quantity\":1,\"amount\":58000}]")
 	}
-	items := make([]Item, len(f.Items))
-	var sum float64
+	items = make([]Item, len(f.Items))
+	sumOK = true
 	for i, it := range f.Items {
 		switch {
-		case it.Got != "":
-			return nil, 0, codeErr(CodeInvalidItem, "items[%d] must be an object, got %s", i, it.Got)
-		case it.Name.Got != "":
-			return nil, 0, codeErr(CodeInvalidItem, "items[%d].name must be a string, got %s", i, it.Name.Got)
+		case it.Bad != "":
+			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d] %s", i, it.Bad)
+		case it.Name.Bad != "":
+			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].name %s", i, it.Name.Bad)
 		case strings.TrimSpace(it.Name.S) == "":
-			return nil, 0, codeErr(CodeInvalidItem, "items[%d].name is missing or blank", i)
-		case it.Amount.Got != "":
-			return nil, 0, codeErr(CodeInvalidItem, "items[%d].amount must be a JSON number, got %s", i, it.Amount.Got)
+			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].name is missing or blank", i)
+		case it.Amount.Bad != "":
+			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].amount %s", i, it.Amount.Bad)
 		case !it.Amount.Set:
-			return nil, 0, codeErr(CodeInvalidItem, "items[%d].amount is missing; expected the unit price, e.g. 58000", i)
-		case it.Amount.N <= 0 || it.Amount.N > maxSafeAmount:
-			return nil, 0, codeErr(CodeInvalidItem, "items[%d].amount %v is not a positive amount", i, it.Amount.N)
-		case it.Quantity.Got != "":
-			return nil, 0, codeErr(CodeInvalidQuantity, "items[%d].quantity must be a JSON number, got %s", i, it.Quantity.Got)
+			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].amount is missing; expected the unit price in rupiah, e.g. 58000", i)
+		case it.Amount.N <= 0 || it.Amount.N != math.Trunc(it.Amount.N):
+			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].amount %s is not a positive whole number of rupiah", i, num(it.Amount.N))
+		case it.Amount.N > maxSafeAmount:
+			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].amount %s is above %s, the largest whole number a JavaScript Number holds exactly", i, num(it.Amount.N), num(maxSafeAmount))
+		case it.Quantity.Bad != "":
+			return nil, 0, false, codeErr(CodeInvalidQuantity, "items[%d].quantity %s", i, it.Quantity.Bad)
 		case !it.Quantity.Set:
-			return nil, 0, codeErr(CodeInvalidQuantity, "items[%d].quantity is missing; expected a whole number of at least 1", i)
-		case it.Quantity.N < 1 || it.Quantity.N != math.Trunc(it.Quantity.N) || it.Quantity.N > maxSafeAmount:
-			return nil, 0, codeErr(CodeInvalidQuantity, "items[%d].quantity %v is not a whole number of at least 1", i, it.Quantity.N)
+			return nil, 0, false, codeErr(CodeInvalidQuantity, "items[%d].quantity is missing; expected a whole number of at least 1", i)
+		case it.Quantity.N < 1 || it.Quantity.N != math.Trunc(it.Quantity.N):
+			return nil, 0, false, codeErr(CodeInvalidQuantity, "items[%d].quantity %s is not a whole number of at least 1", i, num(it.Quantity.N))
+		case it.Quantity.N > maxSafeAmount:
+			return nil, 0, false, codeErr(CodeInvalidQuantity, "items[%d].quantity %s is above %s, the largest whole number a JavaScript Number holds exactly", i, num(it.Quantity.N), num(maxSafeAmount))
 		}
-		items[i] = Item{Name: it.Name.S, Quantity: int64(it.Quantity.N), Amount: it.Amount.N}
-		sum += it.Amount.N * it.Quantity.N
+		items[i] = Item{Name: it.Name.S, Quantity: int64(it.Quantity.N), Amount: int64(it.Amount.N)}
+		if sumOK {
+			hi, line := bits.Mul64(uint64(items[i].Amount), uint64(items[i].Quantity))
+			total, carry := bits.Add64(uint64(sum), line, 0)
+			sumOK = hi == 0 && carry == 0 && total <= maxSafeAmount
+			sum = int64(total)
+		}
 	}
-	return items, sum, nil
+	return items, sum, sumOK, nil
 }
+
+// num renders a number from a request for a message, without exponents.
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // maxReferenceLen bounds referenceNumber. [sandbox] BJPAY documents no limit.
 const maxReferenceLen = 64

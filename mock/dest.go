@@ -25,7 +25,7 @@ func newDestGen(seed int64) *destGen {
 
 // dest returns paymentDest and paymentDestName for a new transaction.
 // hostedPage is the URL of the sandbox's hosted payment page for it.
-func (g *destGen) dest(ch *channel, tx *Transaction, merchantName, hostedPage string) (dest, name string) {
+func (g *destGen) dest(ch *Channel, tx *Transaction, merchantName, hostedPage string) (dest, name string) {
 	switch {
 	case ch.PaymentDestType == DestRedirect:
 		return hostedPage, ch.PaymentName
@@ -63,7 +63,14 @@ func (g *destGen) token() string {
 // format (tag-length-value, CRC-16/CCITT-FALSE in tag 63), so QR libraries
 // and QRIS parsers accept it.
 func qrisString(merchantName, nmid string, tx *Transaction) string {
-	name := strings.ToUpper(merchantName)
+	// EMVCo fields are ASCII and their lengths count bytes: keep the
+	// printable ASCII of the name, at most 25 characters.
+	name := strings.Map(func(r rune) rune {
+		if r < ' ' || r > '~' {
+			return -1
+		}
+		return r
+	}, strings.ToUpper(merchantName))
 	if len(name) > 25 {
 		name = name[:25]
 	}

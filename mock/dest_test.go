@@ -2,6 +2,7 @@ package mock
 
 import (
 	"fmt"
+	"strings"
 	"strconv"
 	"testing"
 )
@@ -50,5 +51,38 @@ func TestQRISString(t *testing.T) {
 	}
 	if crc := fmt.Sprintf("%04X", crc16CCITT(s[:len(s)-4])); crc != tags["63"] {
 		t.Errorf("CRC %s does not match tag 63 %s", crc, tags["63"])
+	}
+}
+
+func TestQRISStringNonASCIIName(t *testing.T) {
+	s := qrisString("Kopi Ñusantara ☕ Jaya", "123456789012345", &Transaction{ReferenceNumber: "R1", TotalAmount: 1000})
+	if !strings.Contains(s, "5919KOPI USANTARA  JAYA") {
+		t.Errorf("tag 59 should hold the printable ASCII of the name with a byte length: %q", s)
+	}
+}
+
+// TestFeeFor: percentages are rounded half up exactly, not through
+// floating point (0.7 % of 5500 is 38.5 → 39).
+func TestFeeFor(t *testing.T) {
+	tests := []struct {
+		feeType string
+		fee     float64
+		amount  int64
+		want    int64
+	}{
+		{FeePercent, 0.7, 5500, 39},
+		{FeePercent, 0.7, 58000, 406},
+		{FeePercent, 1.5, 1100, 17}, // 16.5 → 17
+		{FeePercent, 2, 58000, 1160},
+		{FeePercent, 0.01, 49, 0}, // 0.0049
+		{FeePercent, 100, 9007199254740991, 9007199254740991},
+		{FeePercent, 0, 58000, 0},
+		{FeeFlat, 3500, 58000, 3500},
+	}
+	for _, tt := range tests {
+		ch := &Channel{FeeType: tt.feeType, Fee: tt.fee}
+		if got := feeFor(ch, tt.amount); got != tt.want {
+			t.Errorf("%s %v of %d = %d, want %d", tt.feeType, tt.fee, tt.amount, got, tt.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/netip"
 
@@ -36,6 +37,9 @@ type envelope struct {
 // envelope, so a merchant's client never meets an HTML error page.
 func (s *Sandbox) routes() http.Handler {
 	r := mux.NewRouter()
+	// Keep paths as sent: mux would otherwise answer unclean ones
+	// (//x, /a/../b) with a bare 301 instead of the envelope.
+	r.SkipClean(true)
 
 	// Get Available Payment: the channel catalogue.
 	r.Handle("/api/merchant/payment-channel", s.bjpay(s.handleChannels)).Methods(http.MethodPost)
@@ -44,6 +48,8 @@ func (s *Sandbox) routes() http.Handler {
 	// Get Invoice (inquiry) by the merchant's reference number.
 	r.Handle("/api/merchant/transaction/inquiry/{referenceNumber}", s.bjpay(s.handleInquiry)).Methods(http.MethodPost)
 
+	// [sandbox] BJPAY documents no answer for unknown routes or methods:
+	// the sandbox envelope with the HTTP status as the code.
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, sandboxErr(http.StatusNotFound, "no BJPAY endpoint at %s; expected POST /api/merchant/payment-channel, /api/merchant/transaction/create or /api/merchant/transaction/inquiry/{referenceNumber}", req.URL.Path))
 	})
@@ -127,11 +133,18 @@ func (s *Sandbox) baseURL(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	host := r.Host
+	if host == "" { // HTTP/1.0 without Host: the address the request came in on
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host = a.String()
+		}
+	}
+	return scheme + "://" + host
 }
 
 // checkContentType requires application/json (parameters such as charset
-// allowed), as BJPAY documents for every request.
+// allowed). BJPAY lists the header for every request; [sandbox] the sandbox
+// enforces it even on body-less calls, with its own 415 envelope.
 func checkContentType(v string) *Error {
 	if v == "" {
 		return sandboxErr(http.StatusUnsupportedMediaType, "Content-Type header is missing; expected application/json")
@@ -143,7 +156,8 @@ func checkContentType(v string) *Error {
 	return nil
 }
 
-// readBody reads at most max bytes of the body.
+// readBody reads at most max bytes of the body. [sandbox] Larger bodies
+// answer 413 in the sandbox envelope.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *Error) {
 	if r.ContentLength > max {
 		return nil, sandboxErr(http.StatusRequestEntityTooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, max)

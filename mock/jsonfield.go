@@ -13,20 +13,24 @@ import (
 // problem in the field and let decoding go on, so the validator can report
 // the documented code of the first field in BJPAY's order (a number for
 // customerEmail is code 16, a string for totalAmount is code 12).
+//
+// Each UnmarshalJSON starts from the zero value, so a duplicated key keeps
+// only its last value, as encoding/json and JavaScript's JSON.parse do.
 
 // jsonString is a JSON string field.
 type jsonString struct {
 	S   string
 	Set bool   // present and not null
-	Got string // non-empty when the JSON value was not a string: what it was
+	Bad string // when the value was not a string: what is wrong, e.g. `must be a string, got the number 7`
 }
 
 func (f *jsonString) UnmarshalJSON(data []byte) error {
+	*f = jsonString{}
 	switch {
 	case string(data) == "null":
 		return nil
 	case data[0] != '"':
-		f.Set, f.Got = true, describeJSON(data)
+		f.Set, f.Bad = true, "must be a string, got "+describeJSON(data)
 		return nil
 	}
 	f.Set = true
@@ -42,21 +46,22 @@ func (f *jsonString) UnmarshalJSON(data []byte) error {
 type jsonNumber struct {
 	N   float64
 	Set bool
-	Got string // non-empty when the value was not a usable number
+	Bad string // when the value was not a usable number: what is wrong
 }
 
 func (f *jsonNumber) UnmarshalJSON(data []byte) error {
+	*f = jsonNumber{}
 	if string(data) == "null" {
 		return nil
 	}
 	f.Set = true
 	if c := data[0]; c != '-' && (c < '0' || c > '9') {
-		f.Got = describeJSON(data)
+		f.Bad = "must be a JSON number, got " + describeJSON(data)
 		return nil
 	}
 	n, err := strconv.ParseFloat(string(data), 64)
 	if err != nil {
-		f.Got = "the number " + string(data) + ", which is out of range"
+		f.Bad = "is " + string(data) + ", beyond what a JavaScript Number can hold"
 		return nil
 	}
 	f.N = n
@@ -66,19 +71,18 @@ func (f *jsonNumber) UnmarshalJSON(data []byte) error {
 // jsonItems is the items array; each element is checked on its own.
 type jsonItems struct {
 	Items []jsonItem
-	Set   bool
-	Got   string
+	Bad   string
 }
 
 func (f *jsonItems) UnmarshalJSON(data []byte) error {
+	*f = jsonItems{}
 	switch {
 	case string(data) == "null":
 		return nil
 	case data[0] != '[':
-		f.Set, f.Got = true, describeJSON(data)
+		f.Bad = "must be an array, got " + describeJSON(data)
 		return nil
 	}
-	f.Set = true
 	return json.Unmarshal(data, &f.Items)
 }
 
@@ -86,19 +90,20 @@ type jsonItem struct {
 	Name     jsonString `json:"name"`
 	Quantity jsonNumber `json:"quantity"`
 	Amount   jsonNumber `json:"amount"`
-	Got      string     `json:"-"` // non-empty when the element was not an object
+	Bad      string     `json:"-"` // when the element was not an object
 }
 
 func (f *jsonItem) UnmarshalJSON(data []byte) error {
+	*f = jsonItem{}
 	if data[0] != '{' {
-		f.Got = describeJSON(data)
+		f.Bad = "must be an object, got " + describeJSON(data)
 		return nil
 	}
 	type plain jsonItem // without this method, to avoid recursion
 	return json.Unmarshal(data, (*plain)(f))
 }
 
-// describeJSON names a JSON value for "expected X, got Y" messages, quoting
+// describeJSON names a JSON value for "must be X, got Y" messages, quoting
 // short values so the merchant recognises what they sent.
 func describeJSON(data []byte) string {
 	const max = 40

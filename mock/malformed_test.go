@@ -64,6 +64,9 @@ func TestBadRequests(t *testing.T) {
 		{name: "trailing slash", path: createPath + "/", status: 404, code: "404"},
 		{name: "root", path: "/", status: 404, code: "404"},
 		{name: "inquiry without reference", path: inquiryPath, status: 404, code: "404"},
+		{name: "double slash", path: "//api/merchant/payment-channel", status: 404, code: "404"},
+		{name: "dot segments", path: "/api/merchant/transaction/inquiry/..", status: 404, code: "14", detail: `no transaction with referenceNumber ".."`},
+		{name: "encoded dot segments", path: "/api/merchant/transaction/inquiry/%2E%2E", status: 404, code: "14"},
 		{name: "wrong case path", path: "/API/merchant/transaction/create", status: 404, code: "404"},
 		{name: "GET unknown path", method: "GET", path: "/favicon.ico", status: 404, code: "404"},
 
@@ -79,7 +82,8 @@ func TestBadRequests(t *testing.T) {
 		// Authentication: 01.
 		{name: "no client id", header: del("X-Client-Id"), status: 401, code: "01", detail: "X-Client-Id header is missing"},
 		{name: "no client secret", header: del("X-Client-Secret"), status: 401, code: "01", detail: "X-Client-Secret header is missing"},
-		{name: "unknown client id", header: set("X-Client-Id", "nobody"), status: 401, code: "01", detail: `"nobody" is not a merchant`},
+		{name: "unknown client id", header: set("X-Client-Id", "nobody"), status: 401, code: "01", detail: "X-Client-Id of 6 characters is not a merchant"},
+		{name: "secret in the client id header", header: set("X-Client-Id", demoSecret), status: 401, code: "01", detail: `"sand"… (24 characters) is not a merchant`},
 		{name: "wrong secret", header: set("X-Client-Secret", "guess"), status: 401, code: "01", detail: "does not match"},
 		{name: "secret with trailing space", header: set("X-Client-Secret", demoSecret+" "), status: 401, code: "01"},
 		{name: "auth on channels", path: channelsPath, header: del("X-Client-Id"), status: 401, code: "01"},
@@ -88,7 +92,9 @@ func TestBadRequests(t *testing.T) {
 
 		// X-Request-Time: 23.
 		{name: "no request time", header: del("X-Request-Time"), status: 400, code: "23", detail: "X-Request-Time header is missing"},
-		{name: "garbage request time", header: set("X-Request-Time", "yesterday"), status: 400, code: "23", detail: `"yesterday" is not an ISO 8601 time`},
+		{name: "garbage request time", header: set("X-Request-Time", "yesterday"), status: 400, code: "23", detail: `"yesterday" is not in BJPAY's format; expected YYYY-MM-DDTHH:mm:ss with a ±HH:MM offset or Z`},
+		{name: "request time in year 1", header: set("X-Request-Time", "0001-01-01T00:00:00Z"), status: 400, code: "23", detail: "h47m16s behind"},
+		{name: "request time in year 9999", header: set("X-Request-Time", "9999-12-31T23:59:59Z"), status: 400, code: "23", detail: "ahead of"},
 		{name: "date only", header: set("X-Request-Time", "2026-11-24"), status: 400, code: "23"},
 		{name: "space for T", header: set("X-Request-Time", "2026-11-24 10:00:00+07:00"), status: 400, code: "23"},
 		{name: "no zone", header: set("X-Request-Time", "2026-11-24T10:00:00"), status: 400, code: "23"},
@@ -124,6 +130,7 @@ func TestBadRequests(t *testing.T) {
 		{name: "referenceNumber too long", body: string(with(map[string]any{"referenceNumber": strings.Repeat("R", 65)})), status: 400, code: "14", detail: "65 characters long"},
 		{name: "referenceNumber with space", body: string(with(map[string]any{"referenceNumber": "TX 1"})), status: 400, code: "14", detail: "characters other than"},
 		{name: "referenceNumber with slash", body: string(with(map[string]any{"referenceNumber": "TX/1"})), status: 400, code: "14"},
+		{name: "referenceNumber of dots", body: string(with(map[string]any{"referenceNumber": ".."})), status: 400, code: "14", detail: "only dots"},
 		{name: "referenceNumber emoji", body: string(with(map[string]any{"referenceNumber": "TX_🚀"})), status: 400, code: "14"},
 
 		// 16 customerEmail.
@@ -148,7 +155,9 @@ func TestBadRequests(t *testing.T) {
 		{name: "item not object", body: string(with(map[string]any{"items": []any{"diamond"}})), status: 400, code: "15", detail: "items[0] must be an object"},
 		{name: "item without name", body: string(with(map[string]any{"items": []any{item(nil, 1, 58000)}})), status: 400, code: "15", detail: "items[0].name is missing"},
 		{name: "item name number", body: string(with(map[string]any{"items": []any{item(5, 1, 58000)}})), status: 400, code: "15"},
-		{name: "item negative amount", body: string(with(map[string]any{"items": []any{item("x", 1, -58000)}})), status: 400, code: "15", detail: "not a positive amount"},
+		{name: "item negative amount", body: string(with(map[string]any{"items": []any{item("x", 1, -58000)}})), status: 400, code: "15", detail: "items[0].amount -58000 is not a positive whole number of rupiah"},
+		{name: "item fractional amount", body: string(with(map[string]any{"items": []any{item("x", 3, 19333.333)}})), status: 400, code: "15", detail: "19333.333 is not a positive whole number"},
+		{name: "item huge amount", body: string(with(map[string]any{"items": []any{item("x", 1, 1e300)}})), status: 400, code: "15", detail: "is above 9007199254740991"},
 		{name: "item amount string", body: string(with(map[string]any{"items": []any{item("x", 1, "58000")}})), status: 400, code: "15", detail: `got the string "58000"`},
 		{name: "item without amount", body: string(with(map[string]any{"items": []any{item("x", 1, nil)}})), status: 400, code: "15"},
 		{name: "second item bad", body: string(with(map[string]any{"items": []any{item("x", 1, 58000), item("", 1, 1)}})), status: 400, code: "15", detail: "items[1].name"},
@@ -165,10 +174,11 @@ func TestBadRequests(t *testing.T) {
 		{name: "negative totalAmount", body: string(with(map[string]any{"totalAmount": -58000})), status: 400, code: "12", detail: "not a positive whole number"},
 		{name: "fractional totalAmount", body: string(with(map[string]any{"totalAmount": 58000.5})), status: 400, code: "12"},
 		{name: "zero totalAmount", body: string(with(map[string]any{"totalAmount": 0})), status: 400, code: "12"},
-		{name: "huge totalAmount", body: strings.Replace(string(with(nil)), `"totalAmount":58000`, `"totalAmount":1e400`, 1), status: 400, code: "12", detail: "out of range"},
+		{name: "huge totalAmount", body: strings.Replace(string(with(nil)), `"totalAmount":58000`, `"totalAmount":1e400`, 1), status: 400, code: "12", detail: "totalAmount is 1e400, beyond what a JavaScript Number can hold"},
+		{name: "items sum overflows", body: string(with(map[string]any{"totalAmount": 58000, "items": []any{item("x", 9007199254740991, 9007199254740991)}})), status: 400, code: "12", detail: "not the sum of the items' amount × quantity, more than 9007199254740991"},
 		{name: "below channel minimum", body: string(with(map[string]any{"totalAmount": 500, "items": []any{item("x", 1, 500)}})), status: 400, code: "12", detail: "below the minimum of GOPAY, 1000"},
 		{name: "above channel maximum", body: string(with(map[string]any{"totalAmount": 20000000, "items": []any{item("x", 1, 20000000)}})), status: 400, code: "12", detail: "above the maximum"},
-		{name: "not the sum of items", body: string(with(map[string]any{"totalAmount": 60000})), status: 400, code: "12", detail: "not the sum"},
+		{name: "not the sum of items", body: string(with(map[string]any{"totalAmount": 60000})), status: 400, code: "12", detail: "totalAmount 60000 is not the sum of the items' amount × quantity, 58000"},
 		{name: "sum with quantity", body: string(with(map[string]any{"totalAmount": 58000, "items": []any{item("x", 2, 58000)}})), status: 400, code: "12"},
 
 		// 19 currency.
@@ -185,6 +195,8 @@ func TestBadRequests(t *testing.T) {
 		{name: "notify URL ftp", body: string(with(map[string]any{"finishNotifyUrl": "ftp://x.example/notify"})), status: 400, code: "400"},
 		{name: "notify URL number", body: string(with(map[string]any{"finishNotifyUrl": 1})), status: 400, code: "400"},
 		{name: "return URL relative", body: string(with(map[string]any{"finishReturnUrl": "thankyou"})), status: 400, code: "400"},
+		{name: "return URL javascript", body: string(with(map[string]any{"finishReturnUrl": "javascript:alert(1)"})), status: 400, code: "400", detail: `the scheme "javascript"`},
+		{name: "duplicate key: last value counts", body: strings.Replace(string(with(nil)), `"customerEmail":"bangjeff@example.com"`, `"customerEmail":"bangjeff@example.com","customerEmail":"x"`, 1), status: 400, code: "16", detail: `"x" is not an email`},
 		{name: "customerName object", body: string(with(map[string]any{"customerName": map[string]any{}})), status: 400, code: "400", detail: "customerName must be a string"},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/bits"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -19,7 +20,7 @@ import (
 // a sensible default.
 type Options struct {
 	// Config holds merchants, channels and settings; DefaultConfig() when
-	// it has no merchants.
+	// it has neither merchants nor channels.
 	Config Config
 	// Clock drives the payments' lifecycle; RealClock when nil.
 	Clock Clock
@@ -42,7 +43,7 @@ type Options struct {
 type Sandbox struct {
 	settings     Settings
 	merchants    map[string]*merchant
-	channels     map[string]*channel
+	channels     map[string]*Channel
 	channelCodes string          // active codes, for error messages
 	channelsData json.RawMessage // Get Available Payment's data, encoded once
 	store        *store
@@ -61,10 +62,6 @@ type merchant struct {
 	allowed    []netip.Prefix
 }
 
-type channel struct {
-	Channel
-}
-
 // New builds a sandbox. The configuration must be valid (ParseConfig and
 // DefaultConfig validate); New returns an error otherwise.
 func New(opts Options) (*Sandbox, error) {
@@ -78,7 +75,7 @@ func New(opts Options) (*Sandbox, error) {
 	s := &Sandbox{
 		settings:  cfg.Settings,
 		merchants: make(map[string]*merchant, len(cfg.Merchants)),
-		channels:  make(map[string]*channel, len(cfg.Channels)),
+		channels:  make(map[string]*Channel, len(cfg.Channels)),
 		store:     newStore(),
 		clock:     opts.Clock,
 		wallNow:   opts.WallNow,
@@ -109,7 +106,7 @@ func New(opts Options) (*Sandbox, error) {
 		if c.Lifetime == 0 {
 			c.Lifetime = cfg.Settings.PaymentLifetime
 		}
-		s.channels[c.PaymentCode] = &channel{Channel: c}
+		s.channels[c.PaymentCode] = &c
 		if c.IsActive {
 			active = append(active, c.PaymentCode)
 		}
@@ -156,7 +153,7 @@ func (s *Sandbox) authenticate(clientID, secret string, remote netip.Addr) (*mer
 	// secret nor its length.
 	got := sha256.Sum256([]byte(secret))
 	if !ok {
-		return nil, codeErr(CodeUnauthorized, "X-Client-Id %q is not a merchant of this sandbox; expected the client id printed at start or one from the config", clientID)
+		return nil, codeErr(CodeUnauthorized, "X-Client-Id %s is not a merchant of this sandbox; expected the client id printed at start or one from the config", masked(clientID))
 	}
 	if subtle.ConstantTimeCompare(got[:], m.secretHash[:]) != 1 {
 		return nil, codeErr(CodeUnauthorized, "X-Client-Secret does not match the secret of client %q", clientID)
@@ -186,18 +183,33 @@ func (s *Sandbox) checkRequestTime(v string) *Error {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return codeErr(CodeInvalidRequestTime, "X-Request-Time %q is not an ISO 8601 time; expected YYYY-MM-DDTHH:mm:ssZ, e.g. 2024-09-20T20:32:36+07:00", v)
+		return codeErr(CodeInvalidRequestTime, "X-Request-Time %q is not in BJPAY's format; expected YYYY-MM-DDTHH:mm:ss with a ±HH:MM offset or Z, e.g. 2024-09-20T20:32:36+07:00", v)
 	}
 	// [sandbox] BJPAY documents code 23 but no tolerance; default ±5m.
 	now := s.wallNow()
-	if d := t.Sub(now); math.Abs(float64(d)) > float64(s.settings.RequestTimeSkew) {
-		dir := "ahead of"
-		if d < 0 {
-			dir, d = "behind", -d
-		}
-		return codeErr(CodeInvalidRequestTime, "X-Request-Time %s is %s %s the sandbox's wall clock (%s); allowed skew is ±%s", v, d.Round(time.Second), dir, now.In(wib).Format(time.RFC3339), s.settings.RequestTimeSkew)
+	skew := s.settings.RequestTimeSkew
+	// Compare before subtracting: Sub saturates for times centuries away.
+	var off time.Duration
+	dir := "ahead of"
+	switch {
+	case t.After(now.Add(skew)):
+		off = t.Sub(now)
+	case t.Before(now.Add(-skew)):
+		off, dir = now.Sub(t), "behind"
+	default:
+		return nil
 	}
-	return nil
+	return codeErr(CodeInvalidRequestTime, "X-Request-Time %s is %s %s the sandbox's wall clock (%s); allowed skew is ±%s", v, off.Truncate(time.Second), dir, now.In(wib).Format(time.RFC3339), skew)
+}
+
+// masked shows enough of an unrecognised client id to spot a typo, but not
+// all of it: a client secret pasted into the wrong header must not end up
+// in responses and logs.
+func masked(id string) string {
+	if len(id) <= 8 {
+		return fmt.Sprintf("of %d characters", len(id))
+	}
+	return fmt.Sprintf("%q… (%d characters)", id[:4], len(id))
 }
 
 // create validates and stores a new transaction.
@@ -208,11 +220,8 @@ func (s *Sandbox) create(m *merchant, req *createRequest, publicURL string) (Tra
 	}
 	now := s.clock.Now().In(wib).Truncate(time.Second)
 	ch := v.channel
-	fee := int64(ch.Fee)
-	if ch.FeeType == FeePercent {
-		// [sandbox] A percentage fee is rounded half up to whole rupiah.
-		fee = int64(math.Floor(float64(v.amount)*ch.Fee/100 + 0.5))
-	}
+	fee := feeFor(ch, v.amount)
+	// [sandbox] BJPAY documents no format for transactionNumber.
 	n := s.seq.Add(1)
 	tx := &Transaction{
 		TransactionNumber:   fmt.Sprintf("SBX%s%08d", now.Format("20060102"), n),
@@ -242,6 +251,21 @@ func (s *Sandbox) create(m *merchant, req *createRequest, publicURL string) (Tra
 	s.log.Info("transaction created", "clientId", m.ClientID, "referenceNumber", tx.ReferenceNumber,
 		"transactionNumber", tx.TransactionNumber, "paymentCode", tx.PaymentCode, "totalAmount", tx.TotalAmount)
 	return *tx, nil
+}
+
+// feeFor is the channel's fee on amount. [sandbox] A PERCENT fee is
+// rounded half up to whole rupiah, computed in integers (hundredths of a
+// percent) so that 0.7 % of 5500 is exactly 38.5 → 39.
+func feeFor(ch *Channel, amount int64) int64 {
+	if ch.FeeType != FeePercent {
+		return int64(ch.Fee) // whole rupiah, checked by Validate
+	}
+	bp := uint64(math.Round(ch.Fee * 100)) // at most two decimals, checked by Validate
+	// amount < 2^53 and bp ≤ 10000, so hi < 10000 and Div64 cannot panic.
+	hi, lo := bits.Mul64(uint64(amount), bp)
+	lo, carry := bits.Add64(lo, 5000, 0)
+	q, _ := bits.Div64(hi+carry, lo, 10000)
+	return int64(q)
 }
 
 // inquire returns the merchant's transaction with reference ref.

@@ -46,9 +46,9 @@ type Transaction struct {
 
 // Item is one line of a payment.
 type Item struct {
-	Name     string  `json:"name"`
-	Quantity int64   `json:"quantity"`
-	Amount   float64 `json:"amount"`
+	Name     string `json:"name"`
+	Quantity int64  `json:"quantity"`
+	Amount   int64  `json:"amount"`
 }
 
 // store holds transactions in memory, keyed by owner and reference
@@ -85,7 +85,8 @@ func (s *store) insert(tx *Transaction) bool {
 	return true
 }
 
-// get returns a copy of the merchant's transaction with reference ref.
+// get returns a copy of the merchant's transaction with reference ref. The
+// copy shares Items, which is never changed after creation.
 func (s *store) get(clientID, ref string) (Transaction, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -94,11 +95,4 @@ func (s *store) get(clientID, ref string) (Transaction, bool) {
 		return Transaction{}, false
 	}
 	return *tx, true
-}
-
-// len returns the number of transactions held.
-func (s *store) len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.txs)
 }

@@ -126,6 +126,41 @@ func TestServeKeepsSecretsOutOfOutput(t *testing.T) {
 	}
 }
 
+// TestBannerSecret: the demo merchant's public secret is printed unless the
+// user supplied the first merchant's credentials.
+func TestBannerSecret(t *testing.T) {
+	dir := t.TempDir()
+	settingsOnly := filepath.Join(dir, "settings.yaml")
+	merchants := filepath.Join(dir, "merchants.yaml")
+	if err := os.WriteFile(settingsOnly, []byte("settings:\n  requestTimeSkew: 1m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(merchants, []byte("merchants:\n  - {clientId: toko, clientSecret: rahasia-toko}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		opts       serveOptions
+		shown, hid string
+	}{
+		{"defaults", serveOptions{}, "sandbox-secret-change-me", ""},
+		{"settings-only config", serveOptions{configPath: settingsOnly}, "sandbox-secret-change-me", ""},
+		{"merchants from config", serveOptions{configPath: merchants}, "$BJPAY_SANDBOX_CLIENT_SECRET", "rahasia-toko"},
+		{"credentials from flags", serveOptions{clientID: "me", clientSecret: "flag-secret"}, "(as configured; not printed)", "flag-secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stdout, _ := startServer(t, tt.opts)
+			if !strings.Contains(stdout.String(), tt.shown) {
+				t.Errorf("banner does not show %q:\n%s", tt.shown, stdout)
+			}
+			if tt.hid != "" && strings.Contains(stdout.String(), tt.hid) {
+				t.Errorf("banner shows the secret %q:\n%s", tt.hid, stdout)
+			}
+		})
+	}
+}
+
 func TestServeConfigFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sandbox.yaml")
@@ -145,6 +180,10 @@ func TestCommandLine(t *testing.T) {
 	dir := t.TempDir()
 	badYAML := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(badYAML, []byte("merchants:\n  - clientId: a\n    colour: red\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	twoMerchants := filepath.Join(dir, "two.yaml")
+	if err := os.WriteFile(twoMerchants, []byte("merchants:\n  - {clientId: m1, clientSecret: a}\n  - {clientId: m2, clientSecret: b}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ref := []string{"--client-id", "test-client-id", "--client-secret", "test-client-secret",
@@ -172,6 +211,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "serve bad address", args: []string{"serve", "--addr", "nohost:99999"}, code: 1, stderr: "listen on nohost:99999"},
 		{name: "serve missing config", args: []string{"serve", "--config", filepath.Join(dir, "nope.yaml")}, code: 1, stderr: "nope.yaml: no such file"},
 		{name: "serve bad config", args: []string{"serve", "--config", badYAML}, code: 1, stderr: badYAML + `:3:5: unknown key "colour"`},
+		{name: "serve client id of another merchant", args: []string{"serve", "--config", twoMerchants, "--client-id", "m2", "--client-secret", "x"}, code: 2, stderr: `--client-id "m2" is already the client id of merchants[1]`},
 		{name: "serve bad env", args: []string{"serve"}, env: map[string]string{"BJPAY_SANDBOX_SEED": "many"}, code: 2, stderr: `invalid value "many" in $BJPAY_SANDBOX_SEED for --seed`},
 		{name: "sign reference vector", args: append([]string{"sign"}, ref...), code: 0, stdout: "=" + refSig + "\n"},
 		{name: "sign from env", args: []string{"sign", "--amount", "15000"}, env: map[string]string{

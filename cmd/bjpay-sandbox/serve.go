@@ -63,7 +63,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // server is the running sandbox: a bound listener and an HTTP server. Tests
 // build one on 127.0.0.1:0, Run it, and cancel the context to stop it.
 type server struct {
-	opts      serveOptions
 	cfg       mock.Config
 	sandbox   *mock.Sandbox
 	http      *http.Server
@@ -78,15 +77,20 @@ type server struct {
 func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	cfg := mock.DefaultConfig()
-	ownSecret := false
+	ownSecret := false // the first merchant's secret is the user's, not the public demo one
 	if o.configPath != "" {
 		var err error
 		if cfg, err = mock.LoadConfig(o.configPath); err != nil {
 			return nil, err
 		}
-		ownSecret = true
+		_, ownSecret = cfg.At["merchants"]
 	}
 	if o.clientID != "" {
+		for i, m := range cfg.Merchants[1:] {
+			if m.ClientID == o.clientID {
+				return nil, usagef("", "--client-id %q is already the client id of merchants[%d] in %s; --client-id replaces the first merchant's", o.clientID, i+1, o.configPath)
+			}
+		}
 		cfg.Merchants[0].ClientID, cfg.Merchants[0].ClientSecret = o.clientID, o.clientSecret
 		ownSecret = true
 	}
@@ -103,7 +107,6 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	return &server{
-		opts:    o,
 		cfg:     cfg,
 		sandbox: sb,
 		ln:      ln,
@@ -167,7 +170,7 @@ func (s *server) printBanner(w io.Writer) {
 	m := s.cfg.Merchants[0]
 	secret, secretArg := m.ClientSecret, m.ClientSecret
 	if s.ownSecret {
-		secret, secretArg = "(as configured; not printed)", "$BJPAY_CLIENT_SECRET"
+		secret, secretArg = "(as configured; not printed)", "$BJPAY_SANDBOX_CLIENT_SECRET"
 	}
 	var active []string
 	for _, c := range s.cfg.Channels {
