@@ -82,11 +82,8 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 
 	// 13: paymentCode names an active channel.
 	f := req.PaymentCode
-	switch {
-	case f.Bad != "":
-		return v, codeErr(CodeInvalidChannel, "paymentCode %s", f.Bad)
-	case f.S == "":
-		return v, codeErr(CodeInvalidChannel, "paymentCode is missing; expected one of: %s", s.channelCodes)
+	if err := required(f, CodeInvalidChannel, "paymentCode", "one of: "+s.channelCodes); err != nil {
+		return v, err
 	}
 	ch, ok := s.channels[f.S]
 	switch {
@@ -99,11 +96,10 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 
 	// 14: referenceNumber well formed and not used before by this merchant.
 	f = req.ReferenceNumber
+	if err := required(f, CodeInvalidReference, "referenceNumber", "your own unique id, e.g. BJP05134e418d311b55e5cd9e13"); err != nil {
+		return v, err
+	}
 	switch {
-	case f.Bad != "":
-		return v, codeErr(CodeInvalidReference, "referenceNumber %s", f.Bad)
-	case f.S == "":
-		return v, codeErr(CodeInvalidReference, "referenceNumber is missing; expected your own unique id, e.g. BJP05134e418d311b55e5cd9e13")
 	case len(f.S) > maxReferenceLen:
 		return v, codeErr(CodeInvalidReference, "referenceNumber is %d characters long; expected at most %d", len(f.S), maxReferenceLen)
 	case !validReference(f.S):
@@ -118,24 +114,20 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 
 	// 16: customerEmail.
 	f = req.CustomerEmail
-	switch {
-	case f.Bad != "":
-		return v, codeErr(CodeInvalidEmail, "customerEmail %s", f.Bad)
-	case f.S == "":
-		return v, codeErr(CodeInvalidEmail, "customerEmail is missing; expected an address such as budi@example.com")
-	case !validEmail(f.S):
+	if err := required(f, CodeInvalidEmail, "customerEmail", "an address such as budi@example.com"); err != nil {
+		return v, err
+	}
+	if !validEmail(f.S) {
 		return v, codeErr(CodeInvalidEmail, "customerEmail %q is not an email address; expected e.g. budi@example.com", f.S)
 	}
 	v.email = f.S
 
 	// 17: customerPhoneNumber.
 	f = req.CustomerPhoneNumber
-	switch {
-	case f.Bad != "":
-		return v, codeErr(CodeInvalidPhone, "customerPhoneNumber %s", f.Bad)
-	case f.S == "":
-		return v, codeErr(CodeInvalidPhone, "customerPhoneNumber is missing; expected digits such as 62123224456")
-	case !validPhone(f.S):
+	if err := required(f, CodeInvalidPhone, "customerPhoneNumber", "digits such as 62123224456"); err != nil {
+		return v, err
+	}
+	if !validPhone(f.S) {
 		return v, codeErr(CodeInvalidPhone, "customerPhoneNumber %q is not a phone number; expected 8 to 15 digits with an optional leading '+', e.g. 62123224456", f.S)
 	}
 	v.phone = f.S
@@ -228,6 +220,18 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, *Error) 
 		v.expiredAt = t
 	}
 	return v, nil
+}
+
+// required checks a required string field's type and presence, answering
+// with the field's code.
+func required(f jsonString, code, field, expected string) *Error {
+	switch {
+	case f.Bad != "":
+		return codeErr(code, "%s %s", field, f.Bad)
+	case f.S == "":
+		return codeErr(code, "%s is missing; expected %s", field, expected)
+	}
+	return nil
 }
 
 // validateItems checks each item for code 15 (name, amount) and then 18

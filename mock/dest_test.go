@@ -2,8 +2,8 @@ package mock
 
 import (
 	"fmt"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 )
 

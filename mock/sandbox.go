@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"math/bits"
@@ -90,7 +89,7 @@ func New(opts Options) (*Sandbox, error) {
 		s.wallNow = time.Now
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	for _, m := range cfg.Merchants {
 		mm := &merchant{Merchant: m, secretHash: sha256.Sum256([]byte(m.ClientSecret))}
