@@ -54,23 +54,25 @@ type Merchant struct {
 	AllowedIPs []string `yaml:"allowedIps"`
 }
 
-// Channel is one payment channel of the catalogue (Get Available Payment).
+// Channel is one payment channel of the catalogue. Its JSON form is an
+// entry of Get Available Payment; [sandbox] BJPAY does not document those
+// fields, these are the sandbox's.
 type Channel struct {
-	At              scenarios.Positions `yaml:"-"`
-	PaymentCode     string              `yaml:"paymentCode"`
-	PaymentName     string              `yaml:"paymentName"`
-	PaymentType     string              `yaml:"paymentType"`
-	PaymentDestType string              `yaml:"paymentDestType"`
-	MinAmount       int64               `yaml:"minAmount"`
-	MaxAmount       int64               `yaml:"maxAmount"`
-	Fee             float64             `yaml:"fee"`
-	FeeType         string              `yaml:"feeType"`
-	IsActive        bool                `yaml:"isActive"`
+	At              scenarios.Positions `yaml:"-" json:"-"`
+	PaymentCode     string              `yaml:"paymentCode" json:"paymentCode"`
+	PaymentName     string              `yaml:"paymentName" json:"paymentName"`
+	PaymentType     string              `yaml:"paymentType" json:"paymentType"`
+	PaymentDestType string              `yaml:"paymentDestType" json:"paymentDestType"`
+	MinAmount       int64               `yaml:"minAmount" json:"minAmount"`
+	MaxAmount       int64               `yaml:"maxAmount" json:"maxAmount"`
+	Fee             float64             `yaml:"fee" json:"fee"`
+	FeeType         string              `yaml:"feeType" json:"feeType"`
+	IsActive        bool                `yaml:"isActive" json:"isActive"`
 	// DestPrefix starts generated VA numbers (DIRECT) or is the deeplink
 	// base (DEEPLINK). Sandbox-only; not sent to merchants.
-	DestPrefix string `yaml:"destPrefix"`
+	DestPrefix string `yaml:"destPrefix" json:"-"`
 	// Lifetime overrides Settings.PaymentLifetime for this channel.
-	Lifetime time.Duration `yaml:"lifetime"`
+	Lifetime time.Duration `yaml:"lifetime" json:"-"`
 }
 
 // Payment destination types, as BJPAY documents them.

@@ -100,7 +100,6 @@ func New(opts Options) (*Sandbox, error) {
 		s.merchants[m.ClientID] = mm
 	}
 	var active []string
-	list := make([]channelJSON, 0, len(cfg.Channels))
 	for _, c := range cfg.Channels {
 		if c.Lifetime == 0 {
 			c.Lifetime = cfg.Settings.PaymentLifetime
@@ -109,30 +108,15 @@ func New(opts Options) (*Sandbox, error) {
 		if c.IsActive {
 			active = append(active, c.PaymentCode)
 		}
-		list = append(list, channelJSON{c.PaymentCode, c.PaymentName, c.PaymentType, c.PaymentDestType, c.MinAmount, c.MaxAmount, c.Fee, c.FeeType, c.IsActive})
 	}
 	s.channelCodes = strings.Join(active, ", ")
-	data, err := json.Marshal(list)
+	data, err := json.Marshal(cfg.Channels)
 	if err != nil {
 		return nil, fmt.Errorf("new sandbox: encode channels: %w", err)
 	}
 	s.channelsData = data
 	s.handler = s.routes()
 	return s, nil
-}
-
-// channelJSON is one entry of Get Available Payment. [sandbox] BJPAY does
-// not document the fields; these are the sandbox's.
-type channelJSON struct {
-	PaymentCode     string  `json:"paymentCode"`
-	PaymentName     string  `json:"paymentName"`
-	PaymentType     string  `json:"paymentType"`
-	PaymentDestType string  `json:"paymentDestType"`
-	MinAmount       int64   `json:"minAmount"`
-	MaxAmount       int64   `json:"maxAmount"`
-	Fee             float64 `json:"fee"`
-	FeeType         string  `json:"feeType"`
-	IsActive        bool    `json:"isActive"`
 }
 
 // Handler returns the sandbox's HTTP handler.
