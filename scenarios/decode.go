@@ -18,6 +18,8 @@ import (
 // stood in the file, so that validation, which runs after decoding, can point
 // at the exact line and column of a bad value. A struct gets one by declaring
 // an exported field of type Positions tagged `yaml:"-"`; Decode fills it.
+// The mapping itself is under "", a key's value under the key, and each item
+// of a list value under key[i] (retries[2]).
 type Positions map[string]Pos
 
 // Of returns the position of field's value, or of the mapping itself when the
@@ -232,8 +234,24 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		}
 		if at != nil {
 			at[name] = nodePos(d.file, e.val)
+			recordItems(at, name, d.file, e.val)
 		}
 		d.value(e.val, v.Field(idx), joinPath(path, name))
+	}
+}
+
+// recordItems records where each item of a list value stands, as name[i], so
+// that validation can point at one bad item rather than at the whole list.
+// The items of an aliased list are where the anchor writes them.
+func recordItems(at Positions, name, file string, n *yaml.Node) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.SequenceNode {
+		return
+	}
+	for i, item := range n.Content {
+		at[fmt.Sprintf("%s[%d]", name, i)] = nodePos(file, item)
 	}
 }
 

@@ -123,6 +123,7 @@ func TestDecodeValid(t *testing.T) {
 		{"timeout", got.At.Of("timeout"), "file.yaml:3:10"},
 		{"ratio", got.At.Of("ratio"), "file.yaml:6:8"},
 		{"items list", got.At.Of("items"), "file.yaml:8:3"},
+		{"items list, second item", got.At.Of("items[1]"), "file.yaml:10:5"},
 		{"labels mapping", got.At.Of("labels"), "file.yaml:13:3"},
 		{"missing key falls back to the mapping", got.At.Of("nosuchkey"), "file.yaml:2:1"},
 		{"items[0] mapping", got.Items[0].At[""], "file.yaml:8:5"},
