@@ -1,6 +1,7 @@
 package features_test
 
 import (
+	"context"
 	"flag"
 	"net/http/httptest"
 	"os"
@@ -24,7 +25,7 @@ func TestSandboxFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(sb.Handler())
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() { srv.Close(); sb.Close(context.Background()) })
 	demo := mock.DefaultConfig().Merchants[0]
 
 	o := opts

@@ -152,11 +152,7 @@ func allDigits(s string) bool {
 // TestSeedReproducible: the same seed and creates give the same output; another seed does not.
 func TestSeedReproducible(t *testing.T) {
 	run := func(seed int64) string {
-		sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Seed: seed,
-			Clock: mock.ClockFunc(func() time.Time { return testNow }), WallNow: func() time.Time { return testNow }, PublicURL: "http://x"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sb := newSandboxSeed(t, mock.DefaultConfig(), seed)
 		var out []string
 		for i, code := range []string{"VA-BNI", "QRIS", "GOPAY", "DANA"} {
 			r := post(t, sb.Handler(), createPath, with(map[string]any{"paymentCode": code, "referenceNumber": "R" + string(rune('0'+i))}))

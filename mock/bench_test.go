@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
 )
@@ -50,4 +52,28 @@ func BenchmarkChannels(b *testing.B) {
 			b.Fatalf("status %d", rec.Code)
 		}
 	}
+}
+
+// BenchmarkNotify measures signed PAID notifies delivered per second to a
+// local receiver, end to end: transition, queue, signing, HTTP, journal.
+func BenchmarkNotify(b *testing.B) {
+	e := newEngine(b, "")
+	var got atomic.Int64
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer rc.Close()
+	for i := 0; i < b.N; i++ {
+		e.create(b, "BENCH-"+strconv.Itoa(i), rc.URL, nil)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if code, body := e.control(b, "POST", "/_sandbox/transactions/BENCH-"+strconv.Itoa(i)+"/pay?clientId="+demoID, ""); code != 200 {
+			b.Fatalf("pay: %d %s", code, body)
+		}
+	}
+	for got.Load() < int64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "notifies/s")
 }

@@ -1,10 +1,15 @@
 package mock
 
-import "time"
+import (
+	"fmt"
+	"sync"
+	"time"
+)
 
 // Clock tells the sandbox what time it is for everything the payments'
-// lifecycle depends on (creation, expiry). It is injected so tests and the
-// control API can move time instead of waiting for it.
+// lifecycle depends on (creation, expiry, timelines, retry due times). It is
+// injected so tests and the control API can move time instead of waiting
+// for it.
 //
 // What crosses the wire (the skew check on incoming X-Request-Time, the
 // X-Request-Time of notifies) always uses wall time, because merchants
@@ -25,7 +30,96 @@ type ClockFunc func() time.Time
 // Now calls f.
 func (f ClockFunc) Now() time.Time { return f() }
 
+// Clock modes of SandboxClock.
+const (
+	ClockReal    = "real"    // follows the wall clock (at Speed), and can be advanced or set
+	ClockVirtual = "virtual" // stands still until advanced or set
+)
+
+// SandboxClock is the sandbox's controllable clock: real time, real time
+// running Speed times faster, or virtual time that only moves when told.
+// Advance and Set work in every mode. Safe for concurrent use.
+type SandboxClock struct {
+	mu    sync.Mutex
+	mode  string
+	speed float64
+	wall  func() time.Time
+	// The clock reads sim + (wall() − wallAt) × speed; virtual mode freezes it at sim.
+	sim, wallAt time.Time
+	changed     []func() // told after Advance and Set (the scheduler re-plans)
+}
+
+// NewSandboxClock returns a clock in mode (ClockReal or ClockVirtual)
+// starting at the wall time; speed (> 0) applies to ClockReal.
+func NewSandboxClock(mode string, speed float64) (*SandboxClock, error) {
+	switch {
+	case mode != ClockReal && mode != ClockVirtual:
+		return nil, fmt.Errorf("clock mode %q: expected %q or %q", mode, ClockReal, ClockVirtual)
+	case speed <= 0:
+		return nil, fmt.Errorf("clock speed %v: expected a positive factor such as 1 or 60", speed)
+	}
+	now := time.Now()
+	return &SandboxClock{mode: mode, speed: speed, wall: time.Now, sim: now, wallAt: now}, nil
+}
+
+// Now returns the sandbox time.
+func (c *SandboxClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nowLocked()
+}
+
+func (c *SandboxClock) nowLocked() time.Time {
+	if c.mode == ClockVirtual {
+		return c.sim
+	}
+	return c.sim.Add(time.Duration(float64(c.wall().Sub(c.wallAt)) * c.speed))
+}
+
+// Mode returns ClockReal or ClockVirtual.
+func (c *SandboxClock) Mode() string { return c.mode }
+
+// Speed returns the factor real mode runs at.
+func (c *SandboxClock) Speed() float64 { return c.speed }
+
+// Advance moves the clock forward by d (d ≥ 0).
+func (c *SandboxClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.sim, c.wallAt = c.nowLocked().Add(d), c.wall()
+	fns := c.changed
+	c.mu.Unlock()
+	for _, f := range fns {
+		f()
+	}
+}
+
+// Set puts the clock at t, forwards or backwards.
+func (c *SandboxClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.sim, c.wallAt = t, c.wall()
+	fns := c.changed
+	c.mu.Unlock()
+	for _, f := range fns {
+		f()
+	}
+}
+
+// onChange registers f to be called after every Advance and Set.
+func (c *SandboxClock) onChange(f func()) {
+	c.mu.Lock()
+	c.changed = append(c.changed, f)
+	c.mu.Unlock()
+}
+
+// wallDelay converts a sandbox duration into the wall time it takes to
+// pass; ok is false in virtual mode, where it never passes by itself.
+func (c *SandboxClock) wallDelay(d time.Duration) (wall time.Duration, ok bool) {
+	if c.mode == ClockVirtual {
+		return 0, false
+	}
+	return time.Duration(float64(d) / c.speed), true
+}
+
 // wib is Western Indonesia Time (UTC+7), the zone BJPAY's examples use.
-// [sandbox] The sandbox renders the times it generates in it. A fixed zone, so the binary
-// needs no tzdata.
+// [sandbox] The sandbox renders the times it generates in it.
 var wib = time.FixedZone("WIB", 7*60*60)

@@ -2,6 +2,7 @@ package mock_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -27,16 +28,29 @@ func newSandbox(t testing.TB, cfg mock.Config) *mock.Sandbox {
 	if len(cfg.Merchants) == 0 {
 		cfg = mock.DefaultConfig()
 	}
+	return newSandboxSeed(t, cfg, 42)
+}
+
+// newSandboxSeed builds a sandbox whose sandbox clock (virtual) and wall
+// clock both stand at testNow, and closes it when the test ends.
+func newSandboxSeed(t testing.TB, cfg mock.Config, seed int64) *mock.Sandbox {
+	t.Helper()
+	clock, err := mock.NewSandboxClock(mock.ClockVirtual, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(testNow)
 	sb, err := mock.New(mock.Options{
 		Config:    cfg,
-		Clock:     mock.ClockFunc(func() time.Time { return testNow }),
+		Clock:     clock,
 		WallNow:   func() time.Time { return testNow },
-		Seed:      42,
+		Seed:      seed,
 		PublicURL: "http://sandbox.test",
 	})
 	if err != nil {
 		t.Fatalf("mock.New: %v", err)
 	}
+	t.Cleanup(func() { sb.Close(context.Background()) })
 	return sb
 }
 

@@ -1,8 +1,12 @@
 package mock
 
 import (
+	"strings"
+	"time"
+
 	"encoding/json"
 	"errors"
+	"github.com/bjpay/bjpay-sandbox/scenarios"
 	"io"
 	"mime"
 	"net"
@@ -48,12 +52,22 @@ func (s *Sandbox) routes() http.Handler {
 	// Get Invoice (inquiry) by the merchant's reference number.
 	r.Handle("/api/merchant/transaction/inquiry/{referenceNumber}", s.bjpay(s.handleInquiry)).Methods(http.MethodPost)
 
+	s.controlRoutes(r)
+
 	// [sandbox] BJPAY documents no answer for unknown routes or methods:
 	// the sandbox envelope with the HTTP status as the code.
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, ControlPrefix+"/") {
+			s.writeError(w, req, sandboxErr(http.StatusNotFound, "no control API endpoint at %s; see the README's control API section", req.URL.Path))
+			return
+		}
 		s.writeError(w, req, sandboxErr(http.StatusNotFound, "no BJPAY endpoint at %s; expected POST /api/merchant/payment-channel, /api/merchant/transaction/create or /api/merchant/transaction/inquiry/{referenceNumber}", req.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, ControlPrefix+"/") {
+			s.writeError(w, req, sandboxErr(http.StatusMethodNotAllowed, "method %s is not allowed on %s; the control API reads with GET and acts with POST", req.Method, req.URL.Path))
+			return
+		}
 		w.Header().Set("Allow", http.MethodPost)
 		s.writeError(w, req, sandboxErr(http.StatusMethodNotAllowed, "method %s is not allowed on %s; every BJPAY API call is POST", req.Method, req.URL.Path))
 	})
@@ -92,6 +106,10 @@ func (s *Sandbox) bjpay(h func(c *call) (any, *Error)) http.Handler {
 			return
 		}
 		data, err := h(&call{r: r, merchant: m, body: body})
+		if err == errDrop {
+			dropConnection(w)
+			return
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -109,12 +127,49 @@ func (s *Sandbox) handleCreate(c *call) (any, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.create(c.merchant, &req, s.baseURL(c.r))
+	sc := scenarios.Select(s.Scenarios(), scenarios.Payment{
+		ClientID: c.merchant.ClientID, PaymentCode: req.PaymentCode.S,
+		ReferenceNumber: req.ReferenceNumber.S, Amount: int64(req.TotalAmount.N),
+	})
+	if sc != nil {
+		if err := s.forceCreate(c, sc); err != nil {
+			return nil, err
+		}
+	}
+	tx, err := s.create(c.merchant, &req, s.baseURL(c.r), sc)
 	if err != nil {
 		return nil, err
 	}
 	return &tx, nil
 }
+
+// forceCreate applies a scenario's create section: latency first, then a
+// forced answer instead of the payment, if any.
+func (s *Sandbox) forceCreate(c *call, sc *scenarios.Scenario) *Error {
+	cr := sc.Create
+	if cr.Latency > 0 {
+		t := time.NewTimer(cr.Latency)
+		select {
+		case <-t.C:
+		case <-c.r.Context().Done():
+			t.Stop()
+		}
+	}
+	switch {
+	case cr.Error != "":
+		if _, ok := codes[cr.Error]; ok {
+			return codeErr(cr.Error, "forced by scenario %q", sc.Name)
+		}
+	case cr.Status != 0:
+		return sandboxErr(cr.Status, "forced by scenario %q: the sandbox plays a failing gateway", sc.Name)
+	case cr.Drop:
+		return errDrop
+	}
+	return nil
+}
+
+// errDrop asks the wrapper to close the connection without an answer.
+var errDrop = &Error{Code: "drop"}
 
 func (s *Sandbox) handleInquiry(c *call) (any, *Error) {
 	tx, err := s.inquire(c.merchant, mux.Vars(c.r)["referenceNumber"])
@@ -122,6 +177,20 @@ func (s *Sandbox) handleInquiry(c *call) (any, *Error) {
 		return nil, err
 	}
 	return &tx, nil
+}
+
+// dropConnection closes the client's connection without an answer, as a
+// gateway that crashes mid-request would.
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// Not hijackable (HTTP/2, a test recorder): abort the handler, which
+	// net/http turns into a reset stream or closed connection.
+	panic(http.ErrAbortHandler)
 }
 
 // baseURL is the sandbox's URL as seen by the caller, for hosted-page links.

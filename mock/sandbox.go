@@ -1,10 +1,15 @@
 package mock
 
 import (
+	"context"
+	"sync"
+
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"github.com/bjpay/bjpay-sandbox/scenarios"
+	"github.com/bjpay/bjpay-sandbox/signer"
 	"log/slog"
 	"math"
 	"math/bits"
@@ -21,10 +26,11 @@ type Options struct {
 	// Config holds merchants, channels and settings; DefaultConfig() when
 	// it has neither merchants nor channels.
 	Config Config
-	// Clock drives the payments' lifecycle; RealClock when nil.
-	Clock Clock
-	// WallNow is the wall clock, used for the X-Request-Time skew check;
-	// time.Now when nil. Tests override it.
+	// Clock drives the payments' lifecycle: expiry, timelines, notify
+	// delays and retries. A real clock at speed 1 when nil.
+	Clock *SandboxClock
+	// WallNow is the wall clock, for the X-Request-Time skew check and the
+	// X-Request-Time of notifies; time.Now when nil. Tests override it.
 	WallNow func() time.Time
 	// Seed seeds the faker behind payment destinations. The same seed and
 	// the same sequence of creates give the same output.
@@ -33,36 +39,67 @@ type Options struct {
 	// for hosted-page links. When empty, it is taken from each request's
 	// Host header.
 	PublicURL string
+	// Scenarios are the user's scenarios; they come before the embedded
+	// library (scenarios.Library), and replace library entries of the same
+	// name.
+	Scenarios []scenarios.Scenario
+	// NotifyWorkers bounds the notifies in flight at once; 16 when zero.
+	NotifyWorkers int
+	// NoSandboxHeaders leaves X-Sandbox-Delivery-Id and X-Sandbox-Attempt
+	// off notifies.
+	NoSandboxHeaders bool
 	// Logger receives structured logs; discarded when nil.
 	Logger *slog.Logger
 }
 
-// Sandbox is the mock BJPAY: merchants, channels and transactions, behind
-// BJPAY's HTTP surface (Handler).
+// Sandbox is the mock BJPAY: merchants, channels and transactions behind
+// BJPAY's HTTP surface, notifies to merchants, and the control API
+// (Handler serves both). Close stops it.
 type Sandbox struct {
 	settings     Settings
-	merchants    map[string]*merchant
 	channels     map[string]*Channel
 	channelCodes string          // active codes, for error messages
 	channelsData json.RawMessage // Get Available Payment's data, encoded once
 	store        *store
-	clock        Clock
+	clock        *SandboxClock
+	sched        *scheduler
+	notifier     *notifier
+	journal      *journal
 	wallNow      func() time.Time
 	dest         *destGen
 	publicURL    string
 	log          *slog.Logger
 	seq          atomic.Uint64
 	handler      http.Handler
+	closeOnce    sync.Once
+
+	mu        sync.RWMutex
+	merchants map[string]*merchant
+	initial   []Merchant // the configured merchants, restored by reset
+
+	scenarios  atomic.Pointer[[]scenarios.Scenario] // user's, then the library
+	userScenes atomic.Pointer[[]scenarios.Scenario]
 }
 
 type merchant struct {
 	Merchant
 	secretHash [sha256.Size]byte
+	key        string // signer.Key(clientId, clientSecret): signs its notifies
 	allowed    []netip.Prefix
 }
 
-// New builds a sandbox. The configuration must be valid (ParseConfig and
-// DefaultConfig validate); New returns an error otherwise.
+func newMerchant(m Merchant) *merchant {
+	mm := &merchant{Merchant: m, secretHash: sha256.Sum256([]byte(m.ClientSecret)), key: signer.Key(m.ClientID, m.ClientSecret)}
+	for _, ip := range m.AllowedIPs {
+		p, _ := parseIPRange(ip) // validated by Config.Validate
+		mm.allowed = append(mm.allowed, p)
+	}
+	return mm
+}
+
+// New builds and starts a sandbox. The configuration must be valid
+// (ParseConfig and DefaultConfig validate); New returns an error otherwise.
+// Call Close to stop its scheduler and notifier.
 func New(opts Options) (*Sandbox, error) {
 	cfg := opts.Config
 	if len(cfg.Merchants) == 0 && len(cfg.Channels) == 0 {
@@ -74,8 +111,10 @@ func New(opts Options) (*Sandbox, error) {
 	s := &Sandbox{
 		settings:  cfg.Settings,
 		merchants: make(map[string]*merchant, len(cfg.Merchants)),
+		initial:   cfg.Merchants,
 		channels:  make(map[string]*Channel, len(cfg.Channels)),
 		store:     newStore(),
+		journal:   &journal{},
 		clock:     opts.Clock,
 		wallNow:   opts.WallNow,
 		dest:      newDestGen(opts.Seed),
@@ -83,7 +122,7 @@ func New(opts Options) (*Sandbox, error) {
 		log:       opts.Logger,
 	}
 	if s.clock == nil {
-		s.clock = RealClock{}
+		s.clock, _ = NewSandboxClock(ClockReal, 1)
 	}
 	if s.wallNow == nil {
 		s.wallNow = time.Now
@@ -91,13 +130,12 @@ func New(opts Options) (*Sandbox, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	workers := opts.NotifyWorkers
+	if workers <= 0 {
+		workers = 16
+	}
 	for _, m := range cfg.Merchants {
-		mm := &merchant{Merchant: m, secretHash: sha256.Sum256([]byte(m.ClientSecret))}
-		for _, ip := range m.AllowedIPs {
-			p, _ := parseIPRange(ip) // validated above
-			mm.allowed = append(mm.allowed, p)
-		}
-		s.merchants[m.ClientID] = mm
+		s.merchants[m.ClientID] = newMerchant(m)
 	}
 	var active []string
 	for _, c := range cfg.Channels {
@@ -115,12 +153,48 @@ func New(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("new sandbox: encode channels: %w", err)
 	}
 	s.channelsData = data
+	s.SetScenarios(opts.Scenarios)
+	s.sched = newScheduler(s.clock)
+	s.notifier = newNotifier(workers, s.clock, s.sched, s.journal, s.wallNow, s.log, !opts.NoSandboxHeaders)
 	s.handler = s.routes()
 	return s, nil
 }
 
-// Handler returns the sandbox's HTTP handler.
+// Close stops the sandbox's background work: no new notify attempt
+// starts; attempts in flight get until ctx is done. Every notify that
+// will not be delivered is recorded in the journal as interrupted.
+// Calling it again does nothing.
+func (s *Sandbox) Close(ctx context.Context) {
+	s.closeOnce.Do(func() {
+		s.sched.close()
+		s.notifier.close(ctx)
+	})
+}
+
+// Handler returns the sandbox's HTTP handler: BJPAY's surface and the
+// control API under /_sandbox.
 func (s *Sandbox) Handler() http.Handler { return s.handler }
+
+// Clock returns the sandbox clock.
+func (s *Sandbox) Clock() *SandboxClock { return s.clock }
+
+// SetScenarios replaces the user's scenarios; the embedded library stays
+// behind them.
+func (s *Sandbox) SetScenarios(user []scenarios.Scenario) {
+	all := scenarios.Merge(user, scenarios.Library())
+	s.userScenes.Store(&user)
+	s.scenarios.Store(&all)
+}
+
+// Scenarios returns the scenarios in the order they are tried.
+func (s *Sandbox) Scenarios() []scenarios.Scenario { return *s.scenarios.Load() }
+
+// merchant returns the merchant with clientID, or nil.
+func (s *Sandbox) merchant(clientID string) *merchant {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.merchants[clientID]
+}
 
 // authenticate finds the merchant for the credentials and checks the caller's
 // address against its allowlist.
@@ -131,11 +205,11 @@ func (s *Sandbox) authenticate(clientID, secret string, remote netip.Addr) (*mer
 	if secret == "" {
 		return nil, codeErr(CodeUnauthorized, "X-Client-Secret header is missing; expected your client secret")
 	}
-	m, ok := s.merchants[clientID]
+	m := s.merchant(clientID)
 	// Compare digests in constant time so the comparison leaks neither the
 	// secret nor its length.
 	got := sha256.Sum256([]byte(secret))
-	if !ok {
+	if m == nil {
 		return nil, codeErr(CodeUnauthorized, "X-Client-Id %s is not a merchant of this sandbox; expected the client id printed at start or one from the config", masked(clientID))
 	}
 	if subtle.ConstantTimeCompare(got[:], m.secretHash[:]) != 1 {
@@ -196,7 +270,8 @@ func masked(id string) string {
 }
 
 // create validates and stores a new transaction.
-func (s *Sandbox) create(m *merchant, req *createRequest, publicURL string) (Transaction, *Error) {
+// sc is the scenario that matched the request, or nil.
+func (s *Sandbox) create(m *merchant, req *createRequest, publicURL string, sc *scenarios.Scenario) (Transaction, *Error) {
 	v, err := s.validate(m, req)
 	if err != nil {
 		return Transaction{}, err
@@ -225,15 +300,22 @@ func (s *Sandbox) create(m *merchant, req *createRequest, publicURL string) (Tra
 		Items:               v.items,
 		CreatedAt:           now,
 		ClientID:            m.ClientID,
+		policy:              policyOf(sc),
+	}
+	if sc != nil {
+		tx.Scenario = sc.Name
 	}
 	tx.PaymentDest, tx.PaymentDestName = s.dest.dest(ch, tx, m.Name, publicURL+"/_sandbox/pay/"+tx.TransactionNumber)
+	created := *tx // the answer: as created, whatever happens to tx once it is shared
 	if !s.store.insert(tx) {
 		// Lost a race with a concurrent create of the same reference.
 		return Transaction{}, codeErr(CodeInvalidReference, "referenceNumber %q was already used by this merchant; expected a new one", v.ref)
 	}
 	s.log.Info("transaction created", "clientId", m.ClientID, "referenceNumber", tx.ReferenceNumber,
-		"transactionNumber", tx.TransactionNumber, "paymentCode", tx.PaymentCode, "totalAmount", tx.TotalAmount)
-	return *tx, nil
+		"transactionNumber", tx.TransactionNumber, "paymentCode", tx.PaymentCode, "totalAmount", tx.TotalAmount,
+		"scenario", tx.Scenario)
+	s.plan(&created, sc)
+	return created, nil
 }
 
 // feeFor is the channel's fee on amount. [sandbox] A PERCENT fee is

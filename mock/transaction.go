@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"sort"
 	"sync"
 	"time"
 )
@@ -42,6 +43,10 @@ type Transaction struct {
 
 	// ClientID is the owner merchant; never sent on the BJPAY surface.
 	ClientID string `json:"-"`
+	// Scenario is the name of the scenario that matched at creation, if any.
+	Scenario string `json:"-"`
+
+	policy *deliveryPolicy // how its notifies are delivered
 }
 
 // Item is one line of a payment.
@@ -83,6 +88,46 @@ func (s *store) insert(tx *Transaction) bool {
 	}
 	s.txs[k] = tx
 	return true
+}
+
+// update runs fn on the merchant's transaction under the write lock and
+// returns a copy of the result; ok is false when there is no such
+// transaction or fn reports no change.
+func (s *store) update(clientID, ref string, fn func(*Transaction) bool) (tx Transaction, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, found := s.txs[storeKey{clientID, ref}]
+	if !found {
+		return Transaction{}, false
+	}
+	changed := fn(t)
+	return *t, changed
+}
+
+// list returns copies of the transactions keep accepts, newest first.
+func (s *store) list(keep func(*Transaction) bool) []Transaction {
+	s.mu.RLock()
+	out := []Transaction{}
+	for _, t := range s.txs {
+		if keep(t) {
+			out = append(out, *t)
+		}
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.After(out[j].CreatedAt)
+		}
+		return out[i].TransactionNumber > out[j].TransactionNumber
+	})
+	return out
+}
+
+// reset forgets every transaction.
+func (s *store) reset() {
+	s.mu.Lock()
+	s.txs = make(map[storeKey]*Transaction)
+	s.mu.Unlock()
 }
 
 // get returns a copy of the merchant's transaction with reference ref. The

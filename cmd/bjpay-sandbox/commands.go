@@ -24,6 +24,7 @@ func commands() []command {
 		{"serve", "run the mock BJPAY API", runServe},
 		{"sign", "compute the X-Signature of a notify", runSign},
 		{"verify", "check an X-Signature (exit 1 when invalid)", runVerify},
+		{"scenarios", "lint or list scenario files", runScenarios},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func printOverview(w io.Writer) {
 	fmt.Fprint(w, "bjpay-sandbox: a local BJPAY payment gateway for development and tests.\n\nUsage:\n  bjpay-sandbox <subcommand> [flags]\n\nSubcommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun 'bjpay-sandbox <subcommand> --help' for its flags and examples.\nEvery flag can also be set with an environment variable BJPAY_SANDBOX_<FLAG>,\ne.g. BJPAY_SANDBOX_ADDR=:8080 for --addr.\n")
 }

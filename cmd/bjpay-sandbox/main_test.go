@@ -37,6 +37,9 @@ func startServer(t *testing.T, o serveOptions) (base string, stdout, stderr *syn
 	t.Helper()
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	o.addr = "127.0.0.1:0"
+	if o.clockMode == "" { // the flags' defaults
+		o.clockMode, o.speed, o.workers = "real", 1, 16
+	}
 	srv, err := newServer(o, stderr)
 	if err != nil {
 		t.Fatalf("newServer: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bjpay/bjpay-sandbox/scenarios"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -34,6 +35,11 @@ type serveOptions struct {
 	clientSecret string
 	publicURL    string
 	logLevel     slog.Level
+	clockMode    string
+	speed        float64
+	scenarios    []string
+	workers      int
+	noDebugHdrs  bool
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,6 +52,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.clientSecret, "client-secret", "", "replace the first merchant's client `SECRET`")
 	fs.StringVar(&o.publicURL, "public-url", "", "base `URL` customers reach the sandbox at, for hosted payment page links (default: from each request's Host)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
+	fs.StringVar(&o.clockMode, "clock", mock.ClockReal, "sandbox clock `MODE`: real (wall time, --speed times faster) or virtual (moves only through the control API)")
+	fs.Float64Var(&o.speed, "speed", 1, "`FACTOR` the real clock runs at: 60 makes an hour pass in a minute")
+	fs.Func("scenarios", "scenario YAML `PATH` (a file or a directory of *.yaml); repeat or separate with commas for several", func(v string) error {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				o.scenarios = append(o.scenarios, p)
+			}
+		}
+		return nil
+	})
+	fs.IntVar(&o.workers, "notify-workers", 16, "`N` notifies in flight at most")
+	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -94,16 +112,31 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 		cfg.Merchants[0].ClientID, cfg.Merchants[0].ClientSecret = o.clientID, o.clientSecret
 		ownSecret = true
 	}
+	clock, err := mock.NewSandboxClock(o.clockMode, o.speed)
+	if err != nil {
+		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--clock/--speed: %v", err)
+	}
+	var user []scenarios.Scenario
+	if len(o.scenarios) > 0 {
+		if user, err = scenarios.Load(o.scenarios...); err != nil {
+			return nil, err
+		}
+	}
+	if o.workers < 1 {
+		return nil, usagef("", "--notify-workers is %d; expected at least 1", o.workers)
+	}
 	seed := o.seed
 	if seed == 0 {
 		seed = rand.Int64N(1<<31-1) + 1 // gofakeit treats 0 as "random, unreported"
 	}
-	sb, err := mock.New(mock.Options{Config: cfg, Seed: seed, PublicURL: o.publicURL, Logger: log})
+	sb, err := mock.New(mock.Options{Config: cfg, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
+		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs})
 	if err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
+		sb.Close(context.Background())
 		return nil, fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	return &server{
@@ -143,6 +176,7 @@ func (s *server) Run(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(s.ln) }()
 	select {
 	case err := <-errc:
+		s.sandbox.Close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -150,6 +184,7 @@ func (s *server) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err := s.http.Shutdown(sctx)
+	s.sandbox.Close(sctx) // in-flight notifies finish or are journalled as interrupted
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && serr != nil {
 		return fmt.Errorf("serve: %w", serr)
 	}
@@ -161,6 +196,16 @@ func (s *server) Run(ctx context.Context) error {
 }
 
 const shutdownTimeout = 10 * time.Second
+
+func clockLine(c *mock.SandboxClock) string {
+	if c.Mode() == mock.ClockVirtual {
+		return "virtual (moves only with POST /_sandbox/clock/advance or /set)"
+	}
+	if c.Speed() != 1 {
+		return fmt.Sprintf("real × %g", c.Speed())
+	}
+	return "real"
+}
 
 // printBanner tells a newcomer where the sandbox is and how to call it.
 // The demo merchant's secret is public and printed; a secret the user gave
@@ -185,11 +230,14 @@ func (s *server) printBanner(w io.Writer) {
   X-Client-Secret  %s
   channels         %s
   seed             %d
+  clock            %s
+  scenarios        %d (reference prefixes such as PAID-, DELAY-, EXPIRE- pick library ones)
+  control API      %s/_sandbox/  (health, transactions, deliveries, clock, scenarios)
 
 Try:
   curl -s -X POST %s/api/merchant/payment-channel \
     -H 'Content-Type: application/json' -H 'X-Client-Id: %s' \
     -H "X-Client-Secret: %s" -H "X-Request-Time: $(date +%%Y-%%m-%%dT%%H:%%M:%%S%%:z)"
 
-`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, base, m.ClientID, secretArg)
+`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), len(s.sandbox.Scenarios()), base, base, m.ClientID, secretArg)
 }

@@ -1,0 +1,404 @@
+package mock
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/scenarios"
+	"github.com/gorilla/mux"
+)
+
+// ControlPrefix is where the sandbox's own API lives, apart from BJPAY's.
+const ControlPrefix = "/_sandbox"
+
+// controlRoutes registers the control API: JSON, GET for reading, POST for
+// acting. Successes answer the resource itself; failures the sandbox
+// envelope ({"code": "<HTTP status>", "message": ...}).
+func (s *Sandbox) controlRoutes(r *mux.Router) {
+	// On the main router, not a subrouter: mux reports a wrong method on a
+	// subrouter's path as 404 instead of 405.
+	c := controlRouter{r}
+
+	// Health, for container checks and scripts waiting for start-up.
+	c.HandleFunc("/health", s.ctlHealth).Methods(http.MethodGet)
+
+	// Merchants: credentials created on the fly isolate parallel tests.
+	c.HandleFunc("/merchants", s.ctlListMerchants).Methods(http.MethodGet)
+	c.HandleFunc("/merchants", s.ctlCreateMerchant).Methods(http.MethodPost)
+
+	// Transactions, and simulating the customer or the channel.
+	c.HandleFunc("/transactions", s.ctlListTransactions).Methods(http.MethodGet)
+	c.HandleFunc("/transactions/{referenceNumber}", s.ctlGetTransaction).Methods(http.MethodGet)
+	c.HandleFunc("/transactions/{referenceNumber}/{action:pay|fail|expire}", s.ctlTransition).Methods(http.MethodPost)
+	c.HandleFunc("/transactions/{referenceNumber}/notify", s.ctlResend).Methods(http.MethodPost)
+
+	// The delivery journal.
+	c.HandleFunc("/deliveries", s.ctlDeliveries).Methods(http.MethodGet)
+
+	// The sandbox clock.
+	c.HandleFunc("/clock", s.ctlClock).Methods(http.MethodGet)
+	c.HandleFunc("/clock/advance", s.ctlAdvance).Methods(http.MethodPost)
+	c.HandleFunc("/clock/set", s.ctlSetClock).Methods(http.MethodPost)
+
+	// Scenarios: list, or load a YAML file replacing the user's scenarios.
+	c.HandleFunc("/scenarios", s.ctlScenarios).Methods(http.MethodGet)
+	c.HandleFunc("/scenarios", s.ctlLoadScenarios).Methods(http.MethodPost)
+
+	// Back to the state at start.
+	c.HandleFunc("/reset", s.ctlReset).Methods(http.MethodPost)
+}
+
+type controlRouter struct{ r *mux.Router }
+
+func (c controlRouter) HandleFunc(path string, f http.HandlerFunc) *mux.Route {
+	return c.r.HandleFunc(ControlPrefix+path, f)
+}
+
+func writeControl(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func (s *Sandbox) ctlHealth(w http.ResponseWriter, r *http.Request) {
+	writeControl(w, http.StatusOK, map[string]any{"status": "ok", "clock": s.clockView()})
+}
+
+// merchantView is a merchant without its secret.
+type merchantView struct {
+	Name       string   `json:"name"`
+	ClientID   string   `json:"clientId"`
+	NotifyURL  string   `json:"notifyUrl,omitempty"`
+	AllowedIPs []string `json:"allowedIps,omitempty"`
+}
+
+func (s *Sandbox) ctlListMerchants(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	out := make([]merchantView, 0, len(s.merchants))
+	for _, m := range s.merchants {
+		out = append(out, merchantView{m.Name, m.ClientID, m.NotifyURL, m.AllowedIPs})
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ClientID < out[j].ClientID })
+	writeControl(w, http.StatusOK, out)
+}
+
+// ctlCreateMerchant registers a merchant; missing credentials are
+// generated. The answer is the only place the secret is shown.
+func (s *Sandbox) ctlCreateMerchant(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name         string `json:"name"`
+		ClientID     string `json:"clientId"`
+		ClientSecret string `json:"clientSecret"`
+		NotifyURL    string `json:"notifyUrl"`
+	}
+	if err := decodeControl(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.ClientID == "" {
+		in.ClientID = newUUID()
+	}
+	if in.ClientSecret == "" {
+		in.ClientSecret = "sbx_" + randomHex(16)
+	}
+	if in.Name == "" {
+		in.Name = "Merchant " + in.ClientID[:8]
+	}
+	if in.NotifyURL != "" {
+		if msg := checkHTTPURL(in.NotifyURL); msg != "" {
+			s.writeError(w, r, sandboxErr(http.StatusBadRequest, "notifyUrl %s", msg))
+			return
+		}
+	}
+	m := Merchant{Name: in.Name, ClientID: in.ClientID, ClientSecret: in.ClientSecret, NotifyURL: in.NotifyURL}
+	s.mu.Lock()
+	_, taken := s.merchants[m.ClientID]
+	if !taken {
+		s.merchants[m.ClientID] = newMerchant(m)
+	}
+	s.mu.Unlock()
+	if taken {
+		s.writeError(w, r, sandboxErr(http.StatusConflict, "a merchant with clientId %q exists; omit clientId to get a fresh one", m.ClientID))
+		return
+	}
+	s.log.Info("merchant created", "clientId", m.ClientID)
+	writeControl(w, http.StatusCreated, map[string]string{
+		"name": m.Name, "clientId": m.ClientID, "clientSecret": m.ClientSecret, "notifyUrl": m.NotifyURL,
+	})
+}
+
+// txView is a transaction as the control API shows it: with its owner and
+// scenario.
+type txView struct {
+	*Transaction
+	ClientID string `json:"clientId"`
+	Scenario string `json:"scenario,omitempty"`
+}
+
+func view(tx *Transaction) txView { return txView{tx, tx.ClientID, tx.Scenario} }
+
+func (s *Sandbox) ctlListTransactions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	clientID, status, ref := q.Get("clientId"), strings.ToUpper(q.Get("status")), q.Get("referenceNumber")
+	txs := s.store.list(func(tx *Transaction) bool {
+		return (clientID == "" || tx.ClientID == clientID) && (status == "" || tx.Status == status) &&
+			(ref == "" || strings.Contains(tx.ReferenceNumber, ref))
+	})
+	out := make([]txView, len(txs))
+	for i := range txs {
+		out[i] = view(&txs[i])
+	}
+	writeControl(w, http.StatusOK, out)
+}
+
+// findTransaction resolves {referenceNumber} and the optional ?clientId=.
+func (s *Sandbox) findTransaction(r *http.Request) (Transaction, *Error) {
+	ref, clientID := mux.Vars(r)["referenceNumber"], r.URL.Query().Get("clientId")
+	// Look the reference up per merchant: O(merchants), not O(transactions).
+	owners := []string{clientID}
+	if clientID == "" {
+		s.mu.RLock()
+		owners = make([]string, 0, len(s.merchants))
+		for id := range s.merchants {
+			owners = append(owners, id)
+		}
+		s.mu.RUnlock()
+		sort.Strings(owners)
+	}
+	var txs []Transaction
+	for _, id := range owners {
+		if tx, ok := s.store.get(id, ref); ok {
+			txs = append(txs, tx)
+		}
+	}
+	switch len(txs) {
+	case 0:
+		if clientID != "" {
+			return Transaction{}, sandboxErr(http.StatusNotFound, "no transaction with referenceNumber %q for client %q", ref, clientID)
+		}
+		return Transaction{}, sandboxErr(http.StatusNotFound, "no transaction with referenceNumber %q", ref)
+	case 1:
+		return txs[0], nil
+	}
+	owners = owners[:0]
+	for _, tx := range txs {
+		owners = append(owners, tx.ClientID)
+	}
+	return Transaction{}, sandboxErr(http.StatusConflict, "referenceNumber %q is used by %d merchants; add ?clientId= with one of: %s", ref, len(txs), strings.Join(owners, ", "))
+}
+
+func (s *Sandbox) ctlGetTransaction(w http.ResponseWriter, r *http.Request) {
+	tx, err := s.findTransaction(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeControl(w, http.StatusOK, view(&tx))
+}
+
+// ctlTransition simulates the customer paying, the channel failing, or the
+// payment running out of time.
+func (s *Sandbox) ctlTransition(w http.ResponseWriter, r *http.Request) {
+	tx, err := s.findTransaction(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	to := map[string]string{"pay": StatusPaid, "fail": StatusFailed, "expire": StatusExpired}[mux.Vars(r)["action"]]
+	tx, err = s.transition(txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}, to, "control API")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeControl(w, http.StatusOK, view(&tx))
+}
+
+// ctlResend sends the notify of the current (terminal) status again.
+func (s *Sandbox) ctlResend(w http.ResponseWriter, r *http.Request) {
+	tx, err := s.findTransaction(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if tx.Status == StatusPending {
+		s.writeError(w, r, sandboxErr(http.StatusConflict, "transaction %q is PENDING; BJPAY notifies results only (PAID, FAILED, EXPIRED): pay, fail or expire it first", tx.ReferenceNumber))
+		return
+	}
+	s.notify(&tx, tx.Status)
+	writeControl(w, http.StatusAccepted, map[string]string{"referenceNumber": tx.ReferenceNumber, "status": tx.Status, "notifyUrl": tx.FinishNotifyURL})
+}
+
+func (s *Sandbox) ctlDeliveries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	writeControl(w, http.StatusOK, s.journal.list(q.Get("clientId"), q.Get("referenceNumber")))
+}
+
+// Transactions returns the merchant's transactions ("" for every
+// merchant's), newest first.
+func (s *Sandbox) Transactions(clientID string) []Transaction {
+	return s.store.list(func(tx *Transaction) bool { return clientID == "" || tx.ClientID == clientID })
+}
+
+// Deliveries returns the journal's attempts for a merchant and reference
+// ("" matches all), in the order they ended.
+func (s *Sandbox) Deliveries(clientID, ref string) []Attempt { return s.journal.list(clientID, ref) }
+
+type clockJSON struct {
+	Now   time.Time `json:"now"`
+	Mode  string    `json:"mode"`
+	Speed float64   `json:"speed"`
+}
+
+func (s *Sandbox) clockView() clockJSON {
+	return clockJSON{Now: s.clock.Now().In(wib).Truncate(time.Millisecond), Mode: s.clock.Mode(), Speed: s.clock.Speed()}
+}
+
+func (s *Sandbox) ctlClock(w http.ResponseWriter, r *http.Request) {
+	writeControl(w, http.StatusOK, s.clockView())
+}
+
+// ctlAdvance moves the clock forward and answers once everything that
+// became due (expiries, timeline steps, retries) has run, so the caller can
+// look at the result at once. Notifies it triggers are delivered after.
+func (s *Sandbox) ctlAdvance(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		By string `json:"by"`
+	}
+	if err := decodeControl(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := time.ParseDuration(in.By)
+	if err != nil || d < 0 {
+		s.writeError(w, r, sandboxErr(http.StatusBadRequest, "by is %q; expected a positive duration such as \"90s\", \"15m\" or \"24h\"", in.By))
+		return
+	}
+	s.AdvanceClock(d)
+	writeControl(w, http.StatusOK, s.clockView())
+}
+
+// AdvanceClock moves the sandbox clock forward by d and returns once
+// everything that became due has run.
+func (s *Sandbox) AdvanceClock(d time.Duration) {
+	s.clock.Advance(d)
+	s.sched.runDue()
+}
+
+func (s *Sandbox) ctlSetClock(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Now string `json:"now"`
+	}
+	if err := decodeControl(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := time.Parse(time.RFC3339, in.Now)
+	if err != nil {
+		s.writeError(w, r, sandboxErr(http.StatusBadRequest, "now is %q; expected an RFC 3339 time such as 2024-06-23T13:00:48+07:00", in.Now))
+		return
+	}
+	s.clock.Set(t)
+	s.sched.runDue()
+	writeControl(w, http.StatusOK, s.clockView())
+}
+
+// scenarioView is a scenario as the control API lists it.
+type scenarioView struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file"`
+	Line        int    `json:"line,omitempty"`
+}
+
+func (s *Sandbox) ctlScenarios(w http.ResponseWriter, r *http.Request) {
+	list := s.Scenarios()
+	out := make([]scenarioView, len(list))
+	for i, sc := range list {
+		out[i] = scenarioView{sc.Name, sc.Description, sc.File, sc.At[""].Line}
+	}
+	writeControl(w, http.StatusOK, out)
+}
+
+// ctlLoadScenarios replaces the user's scenarios with the YAML body, checked
+// exactly as `bjpay-sandbox scenarios lint` checks files.
+func (s *Sandbox) ctlLoadScenarios(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r, s.settings.MaxBodyBytes)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, perr := scenarios.Parse("request-body.yaml", body)
+	if perr != nil {
+		s.writeError(w, r, sandboxErr(http.StatusBadRequest, "%s", perr))
+		return
+	}
+	s.SetScenarios(list)
+	s.log.Info("scenarios loaded", "count", len(list), "from", "control API")
+	s.ctlScenarios(w, r)
+}
+
+// Reset forgets every transaction, delivery and pending notify, restores
+// the configured merchants (dropping those made through the control API)
+// and puts the clock back on wall time. Scenarios stay as loaded.
+func (s *Sandbox) Reset() {
+	s.store.reset()
+	s.notifier.discardPending()
+	s.journal.reset()
+	s.mu.Lock()
+	s.merchants = make(map[string]*merchant, len(s.initial))
+	for _, m := range s.initial {
+		s.merchants[m.ClientID] = newMerchant(m)
+	}
+	s.mu.Unlock()
+	s.clock.Set(time.Now())
+}
+
+func (s *Sandbox) ctlReset(w http.ResponseWriter, r *http.Request) {
+	s.Reset()
+	s.log.Info("reset")
+	writeControl(w, http.StatusOK, map[string]string{"status": "reset"})
+}
+
+// decodeControl reads an optional JSON object body strictly.
+func decodeControl(r *http.Request, v any) *Error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return sandboxErr(http.StatusBadRequest, "request body could not be read: %v", err)
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return sandboxErr(http.StatusBadRequest, "request body: %v", err)
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newUUID returns a random version 4 UUID, the form BJPAY client ids take.
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:])
+}

@@ -1,0 +1,102 @@
+package mock_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestControlAPI walks the control API as a test suite would use it.
+func TestControlAPI(t *testing.T) {
+	e := newEngine(t, "")
+	rc := newReceiver(t)
+	e.create(t, "CTL-1", rc.URL, nil)
+	e.create(t, "CTL-2", rc.URL, nil)
+
+	// A second merchant created on the fly, with the same reference.
+	code, body := e.control(t, "POST", "/_sandbox/merchants", `{"notifyUrl":"`+rc.URL+`"}`)
+	var m struct{ ClientID, ClientSecret, NotifyURL string }
+	if err := json.Unmarshal([]byte(body), &m); code != 201 || err != nil || m.ClientID == "" || m.ClientSecret == "" {
+		t.Fatalf("create merchant: %d %s", code, body)
+	}
+	h := validHeaders()
+	h.Set("X-Client-Id", m.ClientID)
+	h.Set("X-Client-Secret", m.ClientSecret)
+	h.Set("X-Request-Time", time.Now().Format(time.RFC3339))
+	if r := do(t, e.h, "POST", createPath, h, with(map[string]any{"referenceNumber": "CTL-1", "expiredAt": nil})); r.Status != 200 {
+		t.Fatalf("create by the new merchant: %d %s", r.Status, r.Body)
+	}
+
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		contains                 string
+	}{
+		{"health", "GET", "/_sandbox/health", "", 200, `"status": "ok"`},
+		{"clock", "GET", "/_sandbox/clock", "", 200, `"mode": "virtual"`},
+		{"list all", "GET", "/_sandbox/transactions", "", 200, `"referenceNumber": "CTL-2"`},
+		{"list by client", "GET", "/_sandbox/transactions?clientId=" + m.ClientID, "", 200, `"clientId": "` + m.ClientID + `"`},
+		{"list by status", "GET", "/_sandbox/transactions?status=paid", "", 200, `[]`},
+		{"ambiguous reference", "GET", "/_sandbox/transactions/CTL-1", "", 409, "add ?clientId="},
+		{"reference with client", "GET", "/_sandbox/transactions/CTL-1?clientId=" + demoID, "", 200, `"status": "PENDING"`},
+		{"unknown reference", "GET", "/_sandbox/transactions/NOPE", "", 404, `no transaction with referenceNumber \"NOPE\"`},
+		{"resend while pending", "POST", "/_sandbox/transactions/CTL-2/notify", "", 409, "is PENDING"},
+		{"fail", "POST", "/_sandbox/transactions/CTL-2/fail", "", 200, `"status": "FAILED"`},
+		{"pay after fail", "POST", "/_sandbox/transactions/CTL-2/pay", "", 409, "already FAILED"},
+		{"resend", "POST", "/_sandbox/transactions/CTL-2/notify", "", 202, `"status": "FAILED"`},
+		{"unknown action", "POST", "/_sandbox/transactions/CTL-2/refund", "", 404, "no control API endpoint"},
+		{"wrong method", "DELETE", "/_sandbox/transactions", "", 405, "reads with GET and acts with POST"},
+		{"advance bad", "POST", "/_sandbox/clock/advance", `{"by":"tomorrow"}`, 400, `by is \"tomorrow\"`},
+		{"advance negative", "POST", "/_sandbox/clock/advance", `{"by":"-1h"}`, 400, "positive duration"},
+		{"advance unknown field", "POST", "/_sandbox/clock/advance", `{"hours":1}`, 400, `unknown field \"hours\"`},
+		{"set bad", "POST", "/_sandbox/clock/set", `{"now":"noon"}`, 400, "RFC 3339"},
+		{"merchant taken", "POST", "/_sandbox/merchants", `{"clientId":"` + demoID + `"}`, 409, "exists"},
+		{"merchant bad URL", "POST", "/_sandbox/merchants", `{"notifyUrl":"nope"}`, 400, "not an absolute http(s) URL"},
+		{"merchants hide secrets", "GET", "/_sandbox/merchants", "", 200, demoID},
+		{"scenarios", "GET", "/_sandbox/scenarios", "", 200, `"name": "paid-now"`},
+		{"load bad scenarios", "POST", "/_sandbox/scenarios", "scenarios:\n  - name: x\n    colour: red\n", 400, "request-body.yaml:3:5"},
+		{"load scenarios", "POST", "/_sandbox/scenarios", "scenarios:\n  - name: mine\n    match: {reference: \"^MINE-\"}\n    timeline: [{after: 0s, status: PAID}]\n", 200, `"name": "mine"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := e.control(t, tt.method, tt.path, tt.body)
+			if code != tt.status || !strings.Contains(body, tt.contains) {
+				t.Errorf("%s %s: got %d %s\nwant %d containing %s", tt.method, tt.path, code, body, tt.status, tt.contains)
+			}
+			if strings.Contains(body, demoSecret) || strings.Contains(body, m.ClientSecret) {
+				t.Errorf("answer shows a client secret: %s", body)
+			}
+		})
+	}
+
+	// Reset: transactions, journal and on-the-fly merchants are gone.
+	if code, body := e.control(t, "POST", "/_sandbox/reset", ""); code != 200 {
+		t.Fatalf("reset: %d %s", code, body)
+	}
+	if _, body := e.control(t, "GET", "/_sandbox/transactions", ""); strings.TrimSpace(body) != "[]" {
+		t.Errorf("transactions after reset: %s", body)
+	}
+	if _, body := e.control(t, "GET", "/_sandbox/deliveries", ""); strings.TrimSpace(body) != "[]" {
+		t.Errorf("deliveries after reset: %s", body)
+	}
+	if _, body := e.control(t, "GET", "/_sandbox/merchants", ""); strings.Contains(body, m.ClientID) {
+		t.Errorf("on-the-fly merchant survived the reset: %s", body)
+	}
+}
+
+// TestCloseInterrupts: Close records every notify it will not deliver.
+func TestCloseInterrupts(t *testing.T) {
+	e := newEngine(t, "")
+	rc := newReceiver(t, 500) // first attempt fails: a retry is pending in a minute
+	e.create(t, "PAID-CLOSE", rc.URL, nil)
+	waitFor(t, "attempt 1", func() bool { return len(e.sb.Deliveries("", "PAID-CLOSE")) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	e.sb.Close(ctx)
+	got := e.sb.Deliveries("", "PAID-CLOSE")
+	if len(got) != 2 || got[1].Outcome != "interrupted" || got[1].Attempt != 2 {
+		t.Fatalf("journal after Close: %+v, want attempt 2 recorded as interrupted", got)
+	}
+}

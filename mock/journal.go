@@ -1,0 +1,67 @@
+package mock
+
+import (
+	"sync"
+	"time"
+)
+
+// Delivery outcomes recorded in the journal.
+const (
+	OutcomeDelivered   = "delivered"   // the merchant answered 2xx in time
+	OutcomeRetrying    = "retrying"    // failed; another attempt is scheduled
+	OutcomeGaveUp      = "gave-up"     // failed, and it was the last attempt
+	OutcomeNoURL       = "no-url"      // neither finishNotifyUrl nor the merchant's notifyUrl: nothing sent
+	OutcomeInterrupted = "interrupted" // the sandbox stopped before or during the attempt
+)
+
+// Attempt is one delivery attempt of a notify, as the journal records it.
+type Attempt struct {
+	DeliveryID      string            `json:"deliveryId"`
+	Attempt         int               `json:"attempt"`
+	ReferenceNumber string            `json:"referenceNumber"`
+	ClientID        string            `json:"clientId"`
+	Status          string            `json:"status"` // the status the notify announced
+	Variant         Variant           `json:"variant"`
+	URL             string            `json:"url"`
+	SentAt          time.Time         `json:"sentAt"` // wall time, = X-Request-Time unless the variant shifts it
+	RequestHeaders  map[string]string `json:"requestHeaders"`
+	RequestBody     string            `json:"requestBody"`
+	ResponseStatus  int               `json:"responseStatus,omitempty"`
+	ResponseBody    string            `json:"responseBody,omitempty"` // first 4 KiB
+	LatencyMs       float64           `json:"latencyMs"`
+	Error           string            `json:"error,omitempty"`
+	Outcome         string            `json:"outcome"`
+	NextAttemptAt   *time.Time        `json:"nextAttemptAt,omitempty"` // sandbox time
+}
+
+// journal keeps every attempt, in the order they ended. Safe for
+// concurrent use.
+type journal struct {
+	mu       sync.RWMutex
+	attempts []Attempt
+}
+
+func (j *journal) add(a Attempt) {
+	j.mu.Lock()
+	j.attempts = append(j.attempts, a)
+	j.mu.Unlock()
+}
+
+// list returns the attempts matching the filters ("" matches all).
+func (j *journal) list(clientID, ref string) []Attempt {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	out := []Attempt{}
+	for _, a := range j.attempts {
+		if (clientID == "" || a.ClientID == clientID) && (ref == "" || a.ReferenceNumber == ref) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (j *journal) reset() {
+	j.mu.Lock()
+	j.attempts = nil
+	j.mu.Unlock()
+}

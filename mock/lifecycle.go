@@ -1,0 +1,92 @@
+package mock
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/scenarios"
+)
+
+// A payment's lifecycle: PENDING → PAID | EXPIRED | FAILED. Terminal
+// states are final; a notify is sent on entering each. Scenarios may add
+// notifies that contradict the state (out-of-order, duplicated) to test
+// merchants, but never change a final state.
+
+// policyOf turns a scenario's delivery section into a policy.
+func policyOf(sc *scenarios.Scenario) *deliveryPolicy {
+	if sc == nil {
+		return defaultPolicy
+	}
+	d := sc.Delivery
+	return &deliveryPolicy{timeout: d.Timeout, retries: d.Retries, delay: d.Delay, duplicates: d.Duplicates, variant: Variant(d.Variant)}
+}
+
+// plan schedules what happens to a new transaction: expiry at expiredAt,
+// and the scenario's timeline.
+func (s *Sandbox) plan(tx *Transaction, sc *scenarios.Scenario) {
+	id := txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}
+	s.sched.at(tx.ExpiredAt, func() { _, _ = s.transition(id, StatusExpired, "expiredAt reached") })
+	if sc == nil {
+		return
+	}
+	for _, step := range sc.Timeline {
+		switch {
+		case step.Status != "":
+			status, why := step.Status, fmt.Sprintf("scenario %q", sc.Name)
+			s.sched.at(tx.CreatedAt.Add(step.After), func() { _, _ = s.transition(id, status, why) })
+		case step.Notify != "":
+			status := step.Notify
+			s.sched.at(tx.CreatedAt.Add(step.After), func() {
+				if tx, ok := s.store.get(id.clientID, id.ref); ok && tx.TransactionNumber == id.number {
+					s.notify(&tx, status)
+				}
+			})
+		}
+	}
+}
+
+// txID names one transaction for deferred work. The transaction number
+// guards against acting on a newer transaction that reuses the reference
+// after a reset.
+type txID struct{ clientID, ref, number string }
+
+// transition moves a PENDING transaction to a terminal status and sends
+// its notify. From a terminal state it answers 409.
+func (s *Sandbox) transition(id txID, to, why string) (Transaction, *Error) {
+	now := s.clock.Now().In(wib).Truncate(time.Second)
+	var from string
+	tx, ok := s.store.update(id.clientID, id.ref, func(tx *Transaction) bool {
+		if id.number != "" && tx.TransactionNumber != id.number {
+			return false
+		}
+		from = tx.Status
+		if tx.Status != StatusPending {
+			return false
+		}
+		tx.Status = to
+		if to == StatusPaid {
+			tx.PaidAt = &now
+		}
+		return true
+	})
+	switch {
+	case !ok && from == "":
+		return Transaction{}, sandboxErr(http.StatusNotFound, "no transaction with referenceNumber %q for client %q", id.ref, id.clientID)
+	case !ok:
+		return tx, sandboxErr(http.StatusConflict, "transaction %q is already %s; terminal states are final, so it cannot become %s", id.ref, from, to)
+	}
+	s.log.Info("transaction "+to, "clientId", id.clientID, "referenceNumber", id.ref, "reason", why)
+	s.notify(&tx, to)
+	return tx, nil
+}
+
+// notify sends a notify announcing status for tx, to finishNotifyUrl (or
+// the merchant's configured URL, already resolved at creation).
+func (s *Sandbox) notify(tx *Transaction, status string) {
+	m := s.merchant(tx.ClientID)
+	if m == nil { // removed by a reset since
+		return
+	}
+	s.notifier.send(tx.ClientID, tx.FinishNotifyURL, m.key, NotificationOf(tx, status), tx.policy)
+}

@@ -1,0 +1,290 @@
+package mock
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Sandbox-only headers on notifies, for debugging; switched off with
+// Options.NoSandboxHeaders. [sandbox] BJPAY sends neither.
+const (
+	HeaderSandboxDelivery = "X-Sandbox-Delivery-Id"
+	HeaderSandboxAttempt  = "X-Sandbox-Attempt"
+)
+
+// deliveryPolicy says how a payment's notifies are delivered.
+type deliveryPolicy struct {
+	timeout    time.Duration   // per attempt, wall time
+	retries    []time.Duration // sandbox-time delays after each failed attempt
+	delay      time.Duration   // sandbox-time wait before the first attempt
+	duplicates int             // extra identical deliveries
+	variant    Variant
+}
+
+// defaultPolicy applies to payments no scenario matches. [sandbox] BJPAY
+// documents neither a timeout nor a retry schedule.
+var defaultPolicy = &deliveryPolicy{
+	timeout: 10 * time.Second,
+	retries: []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour},
+	variant: VariantValid,
+}
+
+// delivery is one notify on its way to a merchant, across its attempts.
+type delivery struct {
+	id       string
+	attempts int // made so far
+	clientID string
+	url      string
+	key      string
+	note     Notification
+	policy   *deliveryPolicy
+}
+
+// notifier owns the outbound client, a FIFO queue, a bounded pool of
+// workers and the retry schedule (on the sandbox's scheduler). Enqueueing
+// never blocks: the queue grows instead. Every attempt lands in the journal.
+type notifier struct {
+	client         *http.Client
+	clock          *SandboxClock
+	sched          *scheduler
+	journal        *journal
+	wallNow        func() time.Time
+	log            *slog.Logger
+	sandboxHeaders bool
+
+	mu      sync.Mutex
+	ready   *sync.Cond
+	queue   []*delivery
+	waiting map[*delivery]time.Time // scheduled for later (delay or retry), with the sandbox due time
+	closed  bool
+	seq     uint64
+
+	ctx    context.Context // cancelled when Close gives up waiting for in-flight attempts
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newNotifier(workers int, clock *SandboxClock, sched *scheduler, j *journal, wallNow func() time.Time, log *slog.Logger, sandboxHeaders bool) *notifier {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = workers
+	n := &notifier{
+		client: &http.Client{
+			Transport: transport,
+			// [sandbox] A redirect is not an acknowledgement: 3xx fails the attempt.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		clock:          clock,
+		sched:          sched,
+		journal:        j,
+		wallNow:        wallNow,
+		log:            log,
+		sandboxHeaders: sandboxHeaders,
+		waiting:        map[*delivery]time.Time{},
+	}
+	n.ready = sync.NewCond(&n.mu)
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	for i := 0; i < workers; i++ {
+		n.wg.Add(1)
+		go n.work()
+	}
+	return n
+}
+
+// send starts the delivery of a notify announcing note.Status (and of its
+// duplicates, when the policy asks for them).
+func (n *notifier) send(clientID, url, key string, note Notification, p *deliveryPolicy) {
+	for i := 0; i <= p.duplicates; i++ {
+		n.mu.Lock()
+		n.seq++
+		d := &delivery{id: "dlv_" + strconv.FormatUint(n.seq, 10), clientID: clientID, url: url, key: key, note: note, policy: p}
+		n.mu.Unlock()
+		if url == "" {
+			n.journal.add(Attempt{DeliveryID: d.id, ReferenceNumber: note.ReferenceNumber, ClientID: clientID, Status: note.Status,
+				Variant: p.variant, SentAt: n.wallNow(), Outcome: OutcomeNoURL,
+				Error: "no finishNotifyUrl on the payment and no notifyUrl configured for the merchant: nothing sent"})
+			continue
+		}
+		if p.delay > 0 {
+			n.later(d, p.delay)
+			continue
+		}
+		n.enqueue(d)
+	}
+}
+
+func (n *notifier) enqueue(d *delivery) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		n.interrupted(d, "the sandbox stopped before this attempt")
+		return
+	}
+	n.queue = append(n.queue, d)
+	n.mu.Unlock()
+	n.ready.Signal()
+}
+
+// later schedules d's next attempt after sandbox duration after.
+func (n *notifier) later(d *delivery, after time.Duration) {
+	due := n.clock.Now().Add(after)
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		n.interrupted(d, "the sandbox stopped before this attempt")
+		return
+	}
+	n.waiting[d] = due
+	n.mu.Unlock()
+	n.sched.at(due, func() {
+		n.mu.Lock()
+		_, ok := n.waiting[d]
+		delete(n.waiting, d)
+		n.mu.Unlock()
+		if ok {
+			n.enqueue(d)
+		}
+	})
+}
+
+func (n *notifier) work() {
+	defer n.wg.Done()
+	for {
+		n.mu.Lock()
+		for len(n.queue) == 0 && !n.closed {
+			n.ready.Wait()
+		}
+		if len(n.queue) == 0 { // closed and drained
+			n.mu.Unlock()
+			return
+		}
+		d := n.queue[0]
+		n.queue[0] = nil
+		n.queue = n.queue[1:]
+		n.mu.Unlock()
+		n.attempt(d)
+	}
+}
+
+// attempt sends d once, with a fresh X-Request-Time and signature, and
+// records the result; a failure schedules the next attempt or gives up.
+func (n *notifier) attempt(d *delivery) {
+	d.attempts++
+	sn := SignNotification(d.note, d.key, n.wallNow(), d.policy.variant)
+	a := Attempt{
+		DeliveryID: d.id, Attempt: d.attempts, ReferenceNumber: d.note.ReferenceNumber, ClientID: d.clientID,
+		Status: d.note.Status, Variant: d.policy.variant, URL: d.url, RequestBody: string(sn.Body),
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, d.policy.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(sn.Body))
+	if err == nil {
+		req.Header = sn.Header
+		if n.sandboxHeaders {
+			req.Header.Set(HeaderSandboxDelivery, d.id)
+			req.Header.Set(HeaderSandboxAttempt, strconv.Itoa(d.attempts))
+		}
+		a.RequestHeaders = flatten(req.Header)
+		a.SentAt = n.wallNow()
+		var resp *http.Response
+		resp, err = n.client.Do(req)
+		a.LatencyMs = float64(n.wallNow().Sub(a.SentAt).Microseconds()) / 1000
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
+			resp.Body.Close()
+			a.ResponseStatus, a.ResponseBody = resp.StatusCode, string(body)
+		}
+	}
+	switch {
+	case err == nil && a.ResponseStatus >= 200 && a.ResponseStatus < 300:
+		a.Outcome = OutcomeDelivered
+	case errors.Is(err, context.Canceled) && n.ctx.Err() != nil:
+		a.Outcome, a.Error = OutcomeInterrupted, "the sandbox stopped during this attempt"
+	default:
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			a.Error = fmt.Sprintf("no answer within the timeout of %s", d.policy.timeout)
+		case err != nil:
+			a.Error = err.Error()
+		default:
+			a.Error = fmt.Sprintf("HTTP %d is not an acknowledgement; expected 2xx", a.ResponseStatus)
+		}
+		a.Outcome = OutcomeGaveUp
+		if d.attempts <= len(d.policy.retries) {
+			a.Outcome = OutcomeRetrying
+			next := n.clock.Now().Add(d.policy.retries[d.attempts-1])
+			a.NextAttemptAt = &next
+		}
+	}
+	n.journal.add(a)
+	n.log.Info("notify attempt", "deliveryId", d.id, "attempt", d.attempts, "referenceNumber", a.ReferenceNumber,
+		"status", a.Status, "variant", string(a.Variant), "url", d.url, "responseStatus", a.ResponseStatus,
+		"outcome", a.Outcome, "error", a.Error)
+	if a.Outcome == OutcomeRetrying {
+		n.later(d, d.policy.retries[d.attempts-1])
+	}
+}
+
+// maxResponseBody bounds what the journal keeps of a merchant's answer.
+const maxResponseBody = 4 << 10
+
+func flatten(h http.Header) map[string]string {
+	m := make(map[string]string, len(h))
+	for k, v := range h {
+		if len(v) > 0 {
+			m[k] = v[0]
+		}
+	}
+	return m
+}
+
+// interrupted records a delivery that will not be attempted (again).
+func (n *notifier) interrupted(d *delivery, why string) {
+	n.journal.add(Attempt{DeliveryID: d.id, Attempt: d.attempts + 1, ReferenceNumber: d.note.ReferenceNumber, ClientID: d.clientID,
+		Status: d.note.Status, Variant: d.policy.variant, URL: d.url, SentAt: n.wallNow(), Outcome: OutcomeInterrupted, Error: why})
+}
+
+// discardPending forgets queued and scheduled deliveries (a reset).
+func (n *notifier) discardPending() {
+	n.mu.Lock()
+	n.queue = nil
+	n.waiting = map[*delivery]time.Time{}
+	n.mu.Unlock()
+}
+
+// close stops the notifier: no new attempts start; attempts in flight get
+// until ctx is done to finish, then are cancelled. Every delivery that
+// will not complete is recorded as interrupted, so the journal accounts
+// for every notify.
+func (n *notifier) close(ctx context.Context) {
+	n.mu.Lock()
+	n.closed = true
+	queued, waiting := n.queue, n.waiting
+	n.queue, n.waiting = nil, map[*delivery]time.Time{}
+	n.mu.Unlock()
+	n.ready.Broadcast()
+	for _, d := range queued {
+		n.interrupted(d, "the sandbox stopped before this attempt")
+	}
+	for d := range waiting {
+		n.interrupted(d, "the sandbox stopped before this attempt was due")
+	}
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		n.cancel()
+		<-done
+	}
+	n.cancel()
+	n.client.CloseIdleConnections()
+}

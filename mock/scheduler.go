@@ -1,0 +1,154 @@
+package mock
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// scheduler runs functions at sandbox times: payment expiry, timeline
+// steps, notify delays and retries. One goroutine and one heap, not a
+// goroutine or timer per pending event, so a million pending payments cost
+// a million small heap entries and nothing else.
+//
+// Functions run on the scheduler's goroutine and must be quick (change a
+// state, enqueue a delivery).
+type scheduler struct {
+	clock *SandboxClock
+
+	mu     sync.Mutex
+	events eventHeap
+	seq    uint64
+	wake   chan struct{} // buffered 1: "re-plan now"
+	flush  chan chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+type event struct {
+	at  time.Time
+	seq uint64 // ties run in scheduling order
+	fn  func()
+}
+
+type eventHeap []event
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x any)   { *h = append(*h, x.(event)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = event{}
+	*h = old[:len(old)-1]
+	return e
+}
+
+func newScheduler(clock *SandboxClock) *scheduler {
+	s := &scheduler{
+		clock: clock,
+		wake:  make(chan struct{}, 1),
+		flush: make(chan chan struct{}),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	clock.onChange(s.poke)
+	go s.loop()
+	return s
+}
+
+// at schedules fn at sandbox time t (at once if t has passed).
+func (s *scheduler) at(t time.Time, fn func()) {
+	s.mu.Lock()
+	s.seq++
+	heap.Push(&s.events, event{at: t, seq: s.seq, fn: fn})
+	first := s.events[0].seq == s.seq
+	s.mu.Unlock()
+	if first {
+		s.poke()
+	}
+}
+
+func (s *scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// runDue runs every event due by now. Waiting for it after moving the
+// clock makes "advance 24h, then look" deterministic.
+func (s *scheduler) runDue() {
+	done := make(chan struct{})
+	select {
+	case s.flush <- done:
+		<-done
+	case <-s.done:
+	}
+}
+
+// pending returns the number of scheduled events.
+func (s *scheduler) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.events)
+}
+
+// close stops the loop; events not yet due are dropped (their owners
+// record what that means).
+func (s *scheduler) close() {
+	close(s.stop)
+	<-s.done
+}
+
+func (s *scheduler) loop() {
+	defer close(s.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		wait, ok := s.runReady()
+		var tc <-chan time.Time
+		if ok {
+			timer.Reset(wait)
+			tc = timer.C
+		}
+		select {
+		case <-s.stop:
+			timer.Stop()
+			return
+		case <-s.wake:
+		case <-tc:
+		case done := <-s.flush:
+			s.runReady()
+			close(done)
+		}
+		timer.Stop()
+	}
+}
+
+// runReady runs the due events and says how long (wall time) to wait for
+// the next one; ok is false when there is none or the clock is virtual.
+func (s *scheduler) runReady() (wait time.Duration, ok bool) {
+	for {
+		s.mu.Lock()
+		if len(s.events) == 0 {
+			s.mu.Unlock()
+			return 0, false
+		}
+		now := s.clock.Now()
+		next := s.events[0]
+		if next.at.After(now) {
+			s.mu.Unlock()
+			return s.clock.wallDelay(next.at.Sub(now))
+		}
+		heap.Pop(&s.events)
+		s.mu.Unlock()
+		next.fn()
+	}
+}
