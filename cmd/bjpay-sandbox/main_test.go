@@ -189,6 +189,14 @@ func TestCommandLine(t *testing.T) {
 	if err := os.WriteFile(twoMerchants, []byte("merchants:\n  - {clientId: m1, clientSecret: a}\n  - {clientId: m2, clientSecret: b}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	goodScn := filepath.Join(dir, "good.yaml")
+	badScn := filepath.Join(dir, "bad-scn.yaml")
+	if err := os.WriteFile(goodScn, []byte("scenarios:\n  - name: mine\n    match: {reference: \"^MINE-\"}\n    timeline: [{after: 0s, status: PAID}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(badScn, []byte("scenarios:\n  - name: Bad Name\n    timeline: [{after: 0s, status: DONE}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ref := []string{"--client-id", "test-client-id", "--client-secret", "test-client-secret",
 		"--timestamp", "2024-09-20T20:32:36+07:00", "--reference", "TX_556622123344", "--payment-code", "GOPAY", "--amount", "15000"}
 	const refSig = "f5a8097de89bbe64ff66137c931d19e737f1574995bcada84558d58728e658bf"
@@ -215,6 +223,17 @@ func TestCommandLine(t *testing.T) {
 		{name: "serve missing config", args: []string{"serve", "--config", filepath.Join(dir, "nope.yaml")}, code: 1, stderr: "nope.yaml: no such file"},
 		{name: "serve bad config", args: []string{"serve", "--config", badYAML}, code: 1, stderr: badYAML + `:3:5: unknown key "colour"`},
 		{name: "serve client id of another merchant", args: []string{"serve", "--config", twoMerchants, "--client-id", "m2", "--client-secret", "x"}, code: 2, stderr: `--client-id "m2" is already the client id of merchants[1]`},
+		{name: "serve bad clock", args: []string{"serve", "--clock", "fast"}, code: 2, stderr: `clock mode "fast": expected "real" or "virtual"`},
+		{name: "serve zero speed", args: []string{"serve", "--speed", "0"}, code: 2, stderr: "expected a positive factor"},
+		{name: "serve no workers", args: []string{"serve", "--notify-workers", "0"}, code: 2, stderr: "--notify-workers is 0"},
+		{name: "serve missing scenarios", args: []string{"serve", "--scenarios", filepath.Join(dir, "none.yaml")}, code: 1, stderr: "none.yaml"},
+		{name: "serve bad scenarios", args: []string{"serve", "--scenarios", badScn}, code: 1, stderr: badScn + ":2:11: scenarios[0].name"},
+		{name: "scenarios without action", args: []string{"scenarios"}, code: 2, stderr: "scenarios needs an action: lint or list"},
+		{name: "scenarios lint without path", args: []string{"scenarios", "lint"}, code: 2, stderr: "needs at least one file or directory"},
+		{name: "scenarios lint bad", args: []string{"scenarios", "lint", badScn}, code: 1, stdout: badScn + ":3:", stderr: "problem(s)"},
+		{name: "scenarios lint good", args: []string{"scenarios", "lint", goodScn}, code: 0, stdout: "=ok: 1 scenario(s)\n"},
+		{name: "scenarios list", args: []string{"scenarios", "list", goodScn}, code: 0, stdout: "mine "},
+		{name: "scenarios list library", args: []string{"scenarios", "list"}, code: 0, stdout: "paid-now"},
 		{name: "serve bad env", args: []string{"serve"}, env: map[string]string{"BJPAY_SANDBOX_SEED": "many"}, code: 2, stderr: `invalid value "many" in $BJPAY_SANDBOX_SEED for --seed`},
 		{name: "sign reference vector", args: append([]string{"sign"}, ref...), code: 0, stdout: "=" + refSig + "\n"},
 		{name: "sign from env", args: []string{"sign", "--amount", "15000"}, env: map[string]string{

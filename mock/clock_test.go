@@ -1,0 +1,89 @@
+package mock
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSandboxClock(t *testing.T) {
+	wall := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		mode    string
+		speed   float64
+		elapsed time.Duration // wall time passing
+		advance time.Duration
+		want    time.Duration // sandbox time passed
+	}{
+		{ClockReal, 1, time.Minute, 0, time.Minute},
+		{ClockReal, 60, time.Minute, 0, time.Hour},
+		{ClockReal, 1, time.Minute, time.Hour, time.Hour + time.Minute},
+		{ClockVirtual, 1, time.Hour, 0, 0},
+		{ClockVirtual, 1, time.Hour, 24 * time.Hour, 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		now := wall
+		c, err := NewSandboxClock(tt.mode, tt.speed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.wall = func() time.Time { return now }
+		c.sim, c.wallAt = wall, wall
+		c.Advance(tt.advance)
+		now = now.Add(tt.elapsed)
+		if got := c.Now().Sub(wall); got != tt.want {
+			t.Errorf("%s ×%v, %s elapsed, advanced %s: sandbox time moved %s, want %s", tt.mode, tt.speed, tt.elapsed, tt.advance, got, tt.want)
+		}
+	}
+	for _, bad := range []struct {
+		mode  string
+		speed float64
+	}{{"fast", 1}, {ClockReal, 0}, {ClockReal, -2}} {
+		if _, err := NewSandboxClock(bad.mode, bad.speed); err == nil {
+			t.Errorf("NewSandboxClock(%q, %v) accepted", bad.mode, bad.speed)
+		}
+	}
+}
+
+// TestSchedulerVirtual: events run in time order when the virtual clock
+// passes them, and not before.
+func TestSchedulerVirtual(t *testing.T) {
+	c, _ := NewSandboxClock(ClockVirtual, 1)
+	s := newScheduler(c)
+	defer s.close()
+	start := c.Now()
+	var mu sync.Mutex
+	var ran []int
+	for _, i := range []int{3, 1, 2} {
+		s.at(start.Add(time.Duration(i)*time.Hour), func() { mu.Lock(); ran = append(ran, i); mu.Unlock() })
+	}
+	s.at(start.Add(2*time.Hour), func() { mu.Lock(); ran = append(ran, 22); mu.Unlock() }) // a tie runs after the earlier one
+	got := func() []int { mu.Lock(); defer mu.Unlock(); return append([]int(nil), ran...) }
+	c.Advance(90 * time.Minute)
+	s.runDue()
+	if g := got(); len(g) != 1 || g[0] != 1 {
+		t.Fatalf("after 1h30: ran %v, want [1]", g)
+	}
+	c.Advance(2 * time.Hour)
+	s.runDue()
+	if g := got(); len(g) != 4 || g[1] != 2 || g[2] != 22 || g[3] != 3 {
+		t.Fatalf("after 3h30: ran %v, want [1 2 22 3]", g)
+	}
+	if s.pending() != 0 {
+		t.Errorf("%d events left", s.pending())
+	}
+}
+
+// TestSchedulerReal: on a real clock, events fire by themselves.
+func TestSchedulerReal(t *testing.T) {
+	c, _ := NewSandboxClock(ClockReal, 1000) // 20 ms of sandbox time pass in 20 µs
+	s := newScheduler(c)
+	defer s.close()
+	done := make(chan struct{})
+	s.at(c.Now().Add(20*time.Second), func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("an event 20 s ahead at ×1000 did not fire within 5 s")
+	}
+}
