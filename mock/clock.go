@@ -6,29 +6,10 @@ import (
 	"time"
 )
 
-// Clock tells the sandbox what time it is for everything the payments'
-// lifecycle depends on (creation, expiry, timelines, retry due times). It is
-// injected so tests and the control API can move time instead of waiting
-// for it.
-//
-// What crosses the wire (the skew check on incoming X-Request-Time, the
-// X-Request-Time of notifies) always uses wall time, because merchants
-// compare it with their own clocks.
-type Clock interface {
-	Now() time.Time
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// ClockFunc adapts a function to Clock; handy in tests.
-type ClockFunc func() time.Time
-
-// Now calls f.
-func (f ClockFunc) Now() time.Time { return f() }
+// The sandbox clock drives everything in a payment's lifecycle (creation,
+// expiry, timelines, retry due times). What crosses the wire (the skew
+// check on incoming X-Request-Time, the X-Request-Time of notifies) always
+// uses wall time, because merchants compare it with their own clocks.
 
 // Clock modes of SandboxClock.
 const (
@@ -55,8 +36,8 @@ func NewSandboxClock(mode string, speed float64) (*SandboxClock, error) {
 	switch {
 	case mode != ClockReal && mode != ClockVirtual:
 		return nil, fmt.Errorf("clock mode %q: expected %q or %q", mode, ClockReal, ClockVirtual)
-	case speed <= 0:
-		return nil, fmt.Errorf("clock speed %v: expected a positive factor such as 1 or 60", speed)
+	case !(speed >= minSpeed && speed <= maxSpeed): // also rejects NaN
+		return nil, fmt.Errorf("clock speed %v: expected a positive factor from %g to %g, such as 1 or 60", speed, minSpeed, maxSpeed)
 	}
 	now := time.Now()
 	return &SandboxClock{mode: mode, speed: speed, wall: time.Now, sim: now, wallAt: now}, nil
@@ -75,6 +56,21 @@ func (c *SandboxClock) nowLocked() time.Time {
 	}
 	return c.sim.Add(time.Duration(float64(c.wall().Sub(c.wallAt)) * c.speed))
 }
+
+// Bounds of the real clock's speed, and of the times the clock may show
+// (what RFC 3339 and JSON can render).
+const (
+	minSpeed = 1e-3
+	maxSpeed = 1e6
+)
+
+var (
+	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// InRange reports whether t can be shown by the clock (years 1 to 9999).
+func InRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
 
 // Mode returns ClockReal or ClockVirtual.
 func (c *SandboxClock) Mode() string { return c.mode }
@@ -117,7 +113,13 @@ func (c *SandboxClock) wallDelay(d time.Duration) (wall time.Duration, ok bool) 
 	if c.mode == ClockVirtual {
 		return 0, false
 	}
-	return time.Duration(float64(d) / c.speed), true
+	// At most an hour: the scheduler re-plans then, and a float far beyond
+	// the Duration range would wrap negative and spin the loop.
+	w := float64(d) / c.speed
+	if w > float64(time.Hour) {
+		return time.Hour, true
+	}
+	return time.Duration(w), true
 }
 
 // wib is Western Indonesia Time (UTC+7), the zone BJPAY's examples use.

@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestSandboxClock(t *testing.T) {
 	for _, bad := range []struct {
 		mode  string
 		speed float64
-	}{{"fast", 1}, {ClockReal, 0}, {ClockReal, -2}} {
+	}{{"fast", 1}, {ClockReal, 0}, {ClockReal, -2}, {ClockReal, math.NaN()}, {ClockReal, math.Inf(1)}, {ClockReal, 1e-9}} {
 		if _, err := NewSandboxClock(bad.mode, bad.speed); err == nil {
 			t.Errorf("NewSandboxClock(%q, %v) accepted", bad.mode, bad.speed)
 		}
@@ -69,8 +70,10 @@ func TestSchedulerVirtual(t *testing.T) {
 	if g := got(); len(g) != 4 || g[1] != 2 || g[2] != 22 || g[3] != 3 {
 		t.Fatalf("after 3h30: ran %v, want [1 2 22 3]", g)
 	}
-	if s.pending() != 0 {
-		t.Errorf("%d events left", s.pending())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.events) != 0 {
+		t.Errorf("%d events left", len(s.events))
 	}
 }
 
@@ -85,5 +88,14 @@ func TestSchedulerReal(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("an event 20 s ahead at ×1000 did not fire within 5 s")
+	}
+}
+
+// TestWallDelayBounded: a due time far away never overflows into a
+// negative (spinning) timer.
+func TestWallDelayBounded(t *testing.T) {
+	c, _ := NewSandboxClock(ClockReal, minSpeed)
+	if d, ok := c.wallDelay(time.Duration(math.MaxInt64)); !ok || d != time.Hour {
+		t.Errorf("wallDelay(max) = %s, %v; want 1h, true", d, ok)
 	}
 }

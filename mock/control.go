@@ -1,11 +1,11 @@
 package mock
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -102,7 +102,7 @@ func (s *Sandbox) ctlCreateMerchant(w http.ResponseWriter, r *http.Request) {
 		ClientSecret string `json:"clientSecret"`
 		NotifyURL    string `json:"notifyUrl"`
 	}
-	if err := decodeControl(r, &in); err != nil {
+	if err := decodeControl(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -112,8 +112,14 @@ func (s *Sandbox) ctlCreateMerchant(w http.ResponseWriter, r *http.Request) {
 	if in.ClientSecret == "" {
 		in.ClientSecret = "sbx_" + randomHex(16)
 	}
+	for field, v := range map[string]string{"clientId": in.ClientID, "clientSecret": in.ClientSecret} {
+		if !validCredential(v) {
+			s.writeError(w, r, sandboxErr(http.StatusBadRequest, "%s must be 1 to 128 printable ASCII characters without spaces; omit it to have one generated", field))
+			return
+		}
+	}
 	if in.Name == "" {
-		in.Name = "Merchant " + in.ClientID[:8]
+		in.Name = "Merchant " + in.ClientID
 	}
 	if in.NotifyURL != "" {
 		if msg := checkHTTPURL(in.NotifyURL); msg != "" {
@@ -275,13 +281,17 @@ func (s *Sandbox) ctlAdvance(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		By string `json:"by"`
 	}
-	if err := decodeControl(r, &in); err != nil {
+	if err := decodeControl(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	d, err := time.ParseDuration(in.By)
 	if err != nil || d < 0 {
-		s.writeError(w, r, sandboxErr(http.StatusBadRequest, "by is %q; expected a positive duration such as \"90s\", \"15m\" or \"24h\"", in.By))
+		s.writeError(w, r, sandboxErr(http.StatusBadRequest, "by is %q; expected a duration of 0 or more such as \"90s\", \"15m\" or \"24h\"", in.By))
+		return
+	}
+	if to := s.clock.Now().Add(d); !InRange(to) || to.Before(s.clock.Now()) {
+		s.writeError(w, r, sandboxErr(http.StatusBadRequest, "advancing by %s would take the clock past the year 9999", in.By))
 		return
 	}
 	s.AdvanceClock(d)
@@ -299,12 +309,12 @@ func (s *Sandbox) ctlSetClock(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Now string `json:"now"`
 	}
-	if err := decodeControl(r, &in); err != nil {
+	if err := decodeControl(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	t, err := time.Parse(time.RFC3339, in.Now)
-	if err != nil {
+	if err != nil || !InRange(t) {
 		s.writeError(w, r, sandboxErr(http.StatusBadRequest, "now is %q; expected an RFC 3339 time such as 2024-06-23T13:00:48+07:00", in.Now))
 		return
 	}
@@ -361,7 +371,7 @@ func (s *Sandbox) Reset() {
 		s.merchants[m.ClientID] = newMerchant(m)
 	}
 	s.mu.Unlock()
-	s.clock.Set(time.Now())
+	s.clock.Set(s.wallNow())
 }
 
 func (s *Sandbox) ctlReset(w http.ResponseWriter, r *http.Request) {
@@ -370,21 +380,39 @@ func (s *Sandbox) ctlReset(w http.ResponseWriter, r *http.Request) {
 	writeControl(w, http.StatusOK, map[string]string{"status": "reset"})
 }
 
-// decodeControl reads an optional JSON object body strictly.
-func decodeControl(r *http.Request, v any) *Error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+// decodeControl reads an optional JSON object body strictly: unknown
+// fields and anything after the object are errors.
+func decodeControl(w http.ResponseWriter, r *http.Request, v any) *Error {
+	body, err := readBody(w, r, 64<<10)
 	if err != nil {
-		return sandboxErr(http.StatusBadRequest, "request body could not be read: %v", err)
+		return err
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return sandboxErr(http.StatusBadRequest, "request body: %v", err)
 	}
+	if dec.More() {
+		return sandboxErr(http.StatusBadRequest, "request body has more after the JSON object; expected one object")
+	}
 	return nil
+}
+
+// validCredential accepts what fits in an HTTP header as it is: 1 to 128
+// printable ASCII characters, no spaces.
+func validCredential(v string) bool {
+	if len(v) == 0 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 func randomHex(n int) string {

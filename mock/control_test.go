@@ -3,6 +3,8 @@ package mock_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -49,9 +51,16 @@ func TestControlAPI(t *testing.T) {
 		{"unknown action", "POST", "/_sandbox/transactions/CTL-2/refund", "", 404, "no control API endpoint"},
 		{"wrong method", "DELETE", "/_sandbox/transactions", "", 405, "reads with GET and acts with POST"},
 		{"advance bad", "POST", "/_sandbox/clock/advance", `{"by":"tomorrow"}`, 400, `by is \"tomorrow\"`},
-		{"advance negative", "POST", "/_sandbox/clock/advance", `{"by":"-1h"}`, 400, "positive duration"},
+		{"advance negative", "POST", "/_sandbox/clock/advance", `{"by":"-1h"}`, 400, "a duration of 0 or more"},
 		{"advance unknown field", "POST", "/_sandbox/clock/advance", `{"hours":1}`, 400, `unknown field \"hours\"`},
 		{"set bad", "POST", "/_sandbox/clock/set", `{"now":"noon"}`, 400, "RFC 3339"},
+		{"merchant with a short id", "POST", "/_sandbox/merchants", `{"clientId":"abc","clientSecret":"s"}`, 201, `"clientId": "abc"`},
+		{"merchant id with space", "POST", "/_sandbox/merchants", `{"clientId":"a b"}`, 400, "clientId must be 1 to 128 printable ASCII"},
+		{"set year 1", "POST", "/_sandbox/clock/set", `{"now":"0001-01-01T00:00:00Z"}`, 200, `"mode": "virtual"`},
+		{"set year 9999", "POST", "/_sandbox/clock/set", `{"now":"9999-12-01T00:00:00Z"}`, 200, `"now": "9999-12-01`},
+		{"advance past 9999", "POST", "/_sandbox/clock/advance", `{"by":"2000h"}`, 400, "past the year 9999"},
+		{"set back", "POST", "/_sandbox/clock/set", `{"now":"2026-11-24T10:00:00+07:00"}`, 200, `"now": "2026-11-24T10:00:00+07:00"`},
+		{"trailing garbage", "POST", "/_sandbox/clock/set", `{"now":"2026-11-24T10:00:00+07:00"} x`, 400, "more after the JSON object"},
 		{"merchant taken", "POST", "/_sandbox/merchants", `{"clientId":"` + demoID + `"}`, 409, "exists"},
 		{"merchant bad URL", "POST", "/_sandbox/merchants", `{"notifyUrl":"nope"}`, 400, "not an absolute http(s) URL"},
 		{"merchants hide secrets", "GET", "/_sandbox/merchants", "", 200, demoID},
@@ -98,5 +107,33 @@ func TestCloseInterrupts(t *testing.T) {
 	got := e.sb.Deliveries("", "PAID-CLOSE")
 	if len(got) != 2 || got[1].Outcome != "interrupted" || got[1].Attempt != 2 {
 		t.Fatalf("journal after Close: %+v, want attempt 2 recorded as interrupted", got)
+	}
+}
+
+// TestResetDuringDelivery: an attempt in flight when the sandbox is reset
+// is neither journalled nor retried afterwards.
+func TestResetDuringDelivery(t *testing.T) {
+	e := newEngine(t, "")
+	arrived, release := make(chan struct{}, 4), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.WriteHeader(500)
+	}))
+	defer srv.Close()
+	e.create(t, "PAID-RESET", srv.URL, nil)
+	<-arrived
+	e.sb.Reset()
+	close(release)
+	time.Sleep(50 * time.Millisecond)
+	e.sb.AdvanceClock(24 * time.Hour)
+	time.Sleep(50 * time.Millisecond)
+	if got := e.sb.Deliveries("", ""); len(got) != 0 {
+		t.Errorf("journal after reset: %+v, want empty", got)
+	}
+	select {
+	case <-arrived:
+		t.Errorf("the merchant was called again after the reset")
+	default:
 	}
 }

@@ -151,8 +151,9 @@ func (s *Sandbox) forceCreate(c *call, sc *scenarios.Scenario) *Error {
 		t := time.NewTimer(cr.Latency)
 		select {
 		case <-t.C:
-		case <-c.r.Context().Done():
+		case <-c.r.Context().Done(): // the caller gave up: create nothing
 			t.Stop()
+			return errDrop
 		}
 	}
 	switch {

@@ -13,13 +13,26 @@ import (
 // notifies that contradict the state (out-of-order, duplicated) to test
 // merchants, but never change a final state.
 
-// policyOf turns a scenario's delivery section into a policy.
+// policyOf turns a scenario's delivery section into a policy. Scenarios
+// from files come with their defaults filled in; for ones built in Go, zero
+// fields fall back to the defaults and an unknown variant to valid, so a
+// mistake there cannot stop the notifier.
 func policyOf(sc *scenarios.Scenario) *deliveryPolicy {
 	if sc == nil {
 		return defaultPolicy
 	}
 	d := sc.Delivery
-	return &deliveryPolicy{timeout: d.Timeout, retries: d.Retries, delay: d.Delay, duplicates: d.Duplicates, variant: Variant(d.Variant)}
+	p := &deliveryPolicy{timeout: d.Timeout, retries: d.Retries, delay: d.Delay, duplicates: d.Duplicates, variant: VariantValid}
+	if p.timeout <= 0 {
+		p.timeout = defaultPolicy.timeout
+	}
+	if p.retries == nil {
+		p.retries = defaultPolicy.retries
+	}
+	if v, err := ParseVariant(d.Variant); err == nil {
+		p.variant = v
+	}
+	return p
 }
 
 // plan schedules what happens to a new transaction: expiry at expiredAt,

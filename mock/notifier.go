@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bjpay/bjpay-sandbox/scenarios"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,18 +30,19 @@ type deliveryPolicy struct {
 	variant    Variant
 }
 
-// defaultPolicy applies to payments no scenario matches. [sandbox] BJPAY
-// documents neither a timeout nor a retry schedule.
-var defaultPolicy = &deliveryPolicy{
-	timeout: 10 * time.Second,
-	retries: []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour},
-	variant: VariantValid,
-}
+// defaultPolicy applies to payments no scenario matches: the scenarios
+// package's defaults. [sandbox] BJPAY documents neither a timeout nor a
+// retry schedule.
+var defaultPolicy = func() *deliveryPolicy {
+	d := scenarios.DefaultDelivery()
+	return &deliveryPolicy{timeout: d.Timeout, retries: d.Retries, delay: d.Delay, duplicates: d.Duplicates, variant: Variant(d.Variant)}
+}()
 
 // delivery is one notify on its way to a merchant, across its attempts.
 type delivery struct {
 	id       string
-	attempts int // made so far
+	gen      uint64 // the notifier's generation when it started; a reset makes it stale
+	attempts int    // made so far
 	clientID string
 	url      string
 	key      string
@@ -63,9 +65,10 @@ type notifier struct {
 	mu      sync.Mutex
 	ready   *sync.Cond
 	queue   []*delivery
-	waiting map[*delivery]time.Time // scheduled for later (delay or retry), with the sandbox due time
+	waiting map[*delivery]bool // scheduled for later (delay or retry)
 	closed  bool
 	seq     uint64
+	gen     uint64 // bumped by discardPending: older deliveries are dropped
 
 	ctx    context.Context // cancelled when Close gives up waiting for in-flight attempts
 	cancel context.CancelFunc
@@ -87,7 +90,7 @@ func newNotifier(workers int, clock *SandboxClock, sched *scheduler, j *journal,
 		wallNow:        wallNow,
 		log:            log,
 		sandboxHeaders: sandboxHeaders,
-		waiting:        map[*delivery]time.Time{},
+		waiting:        map[*delivery]bool{},
 	}
 	n.ready = sync.NewCond(&n.mu)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -104,7 +107,7 @@ func (n *notifier) send(clientID, url, key string, note Notification, p *deliver
 	for i := 0; i <= p.duplicates; i++ {
 		n.mu.Lock()
 		n.seq++
-		d := &delivery{id: "dlv_" + strconv.FormatUint(n.seq, 10), clientID: clientID, url: url, key: key, note: note, policy: p}
+		d := &delivery{id: "dlv_" + strconv.FormatUint(n.seq, 10), gen: n.gen, clientID: clientID, url: url, key: key, note: note, policy: p}
 		n.mu.Unlock()
 		if url == "" {
 			n.journal.add(Attempt{DeliveryID: d.id, ReferenceNumber: note.ReferenceNumber, ClientID: clientID, Status: note.Status,
@@ -122,6 +125,10 @@ func (n *notifier) send(clientID, url, key string, note Notification, p *deliver
 
 func (n *notifier) enqueue(d *delivery) {
 	n.mu.Lock()
+	if d.gen != n.gen { // reset since
+		n.mu.Unlock()
+		return
+	}
 	if n.closed {
 		n.mu.Unlock()
 		n.interrupted(d, "the sandbox stopped before this attempt")
@@ -136,12 +143,16 @@ func (n *notifier) enqueue(d *delivery) {
 func (n *notifier) later(d *delivery, after time.Duration) {
 	due := n.clock.Now().Add(after)
 	n.mu.Lock()
+	if d.gen != n.gen {
+		n.mu.Unlock()
+		return
+	}
 	if n.closed {
 		n.mu.Unlock()
 		n.interrupted(d, "the sandbox stopped before this attempt")
 		return
 	}
-	n.waiting[d] = due
+	n.waiting[d] = true
 	n.mu.Unlock()
 	n.sched.at(due, func() {
 		n.mu.Lock()
@@ -224,6 +235,12 @@ func (n *notifier) attempt(d *delivery) {
 			a.NextAttemptAt = &next
 		}
 	}
+	n.mu.Lock()
+	stale := d.gen != n.gen
+	n.mu.Unlock()
+	if stale { // the sandbox was reset during this attempt: it belongs to no journal
+		return
+	}
 	n.journal.add(a)
 	n.log.Info("notify attempt", "deliveryId", d.id, "attempt", d.attempts, "referenceNumber", a.ReferenceNumber,
 		"status", a.Status, "variant", string(a.Variant), "url", d.url, "responseStatus", a.ResponseStatus,
@@ -255,8 +272,9 @@ func (n *notifier) interrupted(d *delivery, why string) {
 // discardPending forgets queued and scheduled deliveries (a reset).
 func (n *notifier) discardPending() {
 	n.mu.Lock()
+	n.gen++
 	n.queue = nil
-	n.waiting = map[*delivery]time.Time{}
+	n.waiting = map[*delivery]bool{}
 	n.mu.Unlock()
 }
 
@@ -268,7 +286,7 @@ func (n *notifier) close(ctx context.Context) {
 	n.mu.Lock()
 	n.closed = true
 	queued, waiting := n.queue, n.waiting
-	n.queue, n.waiting = nil, map[*delivery]time.Time{}
+	n.queue, n.waiting = nil, map[*delivery]bool{}
 	n.mu.Unlock()
 	n.ready.Broadcast()
 	for _, d := range queued {

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"crypto/sha256"
@@ -77,8 +78,7 @@ type Sandbox struct {
 	merchants map[string]*merchant
 	initial   []Merchant // the configured merchants, restored by reset
 
-	scenarios  atomic.Pointer[[]scenarios.Scenario] // user's, then the library
-	userScenes atomic.Pointer[[]scenarios.Scenario]
+	scenarios atomic.Pointer[[]scenarios.Scenario] // user's, then the library
 }
 
 type merchant struct {
@@ -182,12 +182,11 @@ func (s *Sandbox) Clock() *SandboxClock { return s.clock }
 // behind them.
 func (s *Sandbox) SetScenarios(user []scenarios.Scenario) {
 	all := scenarios.Merge(user, scenarios.Library())
-	s.userScenes.Store(&user)
 	s.scenarios.Store(&all)
 }
 
 // Scenarios returns the scenarios in the order they are tried.
-func (s *Sandbox) Scenarios() []scenarios.Scenario { return *s.scenarios.Load() }
+func (s *Sandbox) Scenarios() []scenarios.Scenario { return slices.Clone(*s.scenarios.Load()) }
 
 // merchant returns the merchant with clientID, or nil.
 func (s *Sandbox) merchant(clientID string) *merchant {

@@ -93,13 +93,6 @@ func (s *scheduler) runDue() {
 	}
 }
 
-// pending returns the number of scheduled events.
-func (s *scheduler) pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.events)
-}
-
 // close stops the loop; events not yet due are dropped (their owners
 // record what that means).
 func (s *scheduler) close() {

@@ -138,24 +138,33 @@ func (s *Sandbox) Deliveries(ref string) []mock.Attempt { return s.sb.Deliveries
 
 // WaitDelivery waits (up to 10 s) for the notify announcing status for
 // ref to be acknowledged by the merchant and returns that attempt. It fails
-// the test if the sandbox gives up on it or time runs out.
+// the test at once when the notify cannot arrive by itself: the sandbox gave
+// up or was stopped, there is no notify URL, or the next attempt waits for
+// the virtual clock (call Advance first).
 func (s *Sandbox) WaitDelivery(ref, status string) mock.Attempt {
 	s.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		var last *mock.Attempt
 		for _, a := range s.Deliveries(ref) {
 			if a.Status != status {
 				continue
 			}
-			switch a.Outcome {
-			case mock.OutcomeDelivered:
+			if a.Outcome == mock.OutcomeDelivered {
 				return a
-			case mock.OutcomeGaveUp, mock.OutcomeNoURL:
-				s.t.Fatalf("sandboxtest: the %s notify for %s was not delivered: %s (%s)", status, ref, a.Outcome, a.Error)
+			}
+			last = &a
+		}
+		if last != nil {
+			switch last.Outcome {
+			case mock.OutcomeRetrying:
+				s.t.Fatalf("sandboxtest: the %s notify for %s failed (%s); its next attempt is due at %s on the virtual clock: call Advance", status, ref, last.Error, last.NextAttemptAt)
+			default:
+				s.t.Fatalf("sandboxtest: the %s notify for %s was not delivered: %s (%s)", status, ref, last.Outcome, last.Error)
 			}
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("sandboxtest: no acknowledged %s notify for %s within 10s; journal: %+v", status, ref, s.Deliveries(ref))
+			s.t.Fatalf("sandboxtest: no %s notify for %s within 10s; journal: %+v", status, ref, s.Deliveries(ref))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
