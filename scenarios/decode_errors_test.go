@@ -241,19 +241,25 @@ func TestDecodeGolden(t *testing.T) {
 			}
 			var c testConfig
 			got := errorText(t, Decode(filepath.Base(file), data, &c)) + "\n"
-			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("errors:\ngot\n%s\nwant\n%s", got, want)
-			}
+			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", got)
 		})
+	}
+}
+
+// checkGolden compares got with the golden file, rewriting it first under
+// -update.
+func checkGolden(t *testing.T, golden, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("errors:\ngot\n%s\nwant\n%s", got, want)
 	}
 }

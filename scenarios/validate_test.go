@@ -32,19 +32,7 @@ func TestLintGolden(t *testing.T) {
 				t.Errorf("Parse returned %d scenarios with errors, want none", len(list))
 			}
 			got := errorText(t, err) + "\n"
-			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("errors:\ngot\n%s\nwant\n%s", got, want)
-			}
+			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", got)
 		})
 	}
 }
