@@ -127,7 +127,8 @@ func (s *Sandbox) handleCreate(c *call) (any, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := scenarios.Select(s.Scenarios(), scenarios.Payment{
+	// The shared list, read only: no copy on the hot path.
+	sc := scenarios.Select(*s.scenarios.Load(), scenarios.Payment{
 		ClientID: c.merchant.ClientID, PaymentCode: req.PaymentCode.S,
 		ReferenceNumber: req.ReferenceNumber.S, Amount: int64(req.TotalAmount.N),
 	})
