@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -195,9 +194,8 @@ func (n *notifier) attempt(d *delivery) {
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, d.policy.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(sn.Body))
+	req, err := sn.NewRequest(ctx, d.url)
 	if err == nil {
-		req.Header = sn.Header
 		if n.sandboxHeaders {
 			req.Header.Set(HeaderSandboxDelivery, d.id)
 			req.Header.Set(HeaderSandboxAttempt, strconv.Itoa(d.attempts))
