@@ -230,19 +230,101 @@ func (s *Sandbox) ctlTransition(w http.ResponseWriter, r *http.Request) {
 	writeControl(w, http.StatusOK, view(&tx))
 }
 
-// ctlResend sends the notify of the current (terminal) status again.
+// ctlResend sends a notify for a transaction now. Without a body it resends
+// the notify of the current (terminal) status, delivered as the
+// transaction's scenario says. With a body it sends an ad hoc notify, to test
+// a merchant: any status (even one contradicting the stored one, which does
+// not change), any variant, another totalAmount (validly signed), an
+// X-Request-Time shifted from wall time, with or without retries; it is
+// sent once, at once, whatever the scenario says about duplicates and delay.
 func (s *Sandbox) ctlResend(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Status            string  `json:"status"`
+		Variant           Variant `json:"variant"`
+		TotalAmount       *int64  `json:"totalAmount"`
+		RequestTimeOffset string  `json:"requestTimeOffset"`
+		Retry             *bool   `json:"retry"`
+	}
+	raw, rerr := readBody(w, r, 64<<10)
+	if rerr != nil {
+		s.writeError(w, r, rerr)
+		return
+	}
+	adHoc := len(bytes.TrimSpace(raw)) > 0
+	if adHoc {
+		if err := decodeStrict(raw, &in); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	tx, err := s.findTransaction(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if tx.Status == StatusPending {
-		s.writeError(w, r, sandboxErr(http.StatusConflict, "transaction %q is PENDING; BJPAY notifies results only (PAID, FAILED, EXPIRED): pay, fail or expire it first", tx.ReferenceNumber))
+	if !adHoc {
+		if tx.Status == StatusPending {
+			s.writeError(w, r, sandboxErr(http.StatusConflict, "transaction %q is PENDING; BJPAY notifies results only (PAID, FAILED, EXPIRED): pay, fail or expire it first, or send an ad hoc notify with a body such as {\"status\": \"PAID\"}", tx.ReferenceNumber))
+			return
+		}
+		ids := s.notify(&tx, tx.Status)
+		writeControl(w, http.StatusAccepted, resendView{tx.ReferenceNumber, tx.Status, tx.policy.variant, tx.FinishNotifyURL, ids})
 		return
 	}
-	s.notify(&tx, tx.Status)
-	writeControl(w, http.StatusAccepted, map[string]string{"referenceNumber": tx.ReferenceNumber, "status": tx.Status, "notifyUrl": tx.FinishNotifyURL})
+
+	p := *tx.policy
+	p.delay, p.duplicates = 0, 0
+	note := NotificationOf(&tx, tx.Status)
+	switch in.Status {
+	case "":
+		if tx.Status == StatusPending {
+			s.writeError(w, r, sandboxErr(http.StatusBadRequest, "transaction %q is PENDING; give the status to announce: PAID, FAILED or EXPIRED", tx.ReferenceNumber))
+			return
+		}
+	case StatusPaid, StatusFailed, StatusExpired:
+		note.Status = in.Status
+	default:
+		s.writeError(w, r, sandboxErr(http.StatusBadRequest, "status is %q; expected PAID, FAILED or EXPIRED", in.Status))
+		return
+	}
+	if in.Variant != "" {
+		v, verr := ParseVariant(string(in.Variant))
+		if verr != nil {
+			s.writeError(w, r, sandboxErr(http.StatusBadRequest, "variant: %v", verr))
+			return
+		}
+		p.variant = v
+	}
+	if in.TotalAmount != nil {
+		if *in.TotalAmount <= 0 || *in.TotalAmount > maxSafeAmount {
+			s.writeError(w, r, sandboxErr(http.StatusBadRequest, "totalAmount is %d; expected a positive whole number of rupiah up to %d", *in.TotalAmount, int64(maxSafeAmount)))
+			return
+		}
+		note.TotalAmount = *in.TotalAmount
+	}
+	if in.RequestTimeOffset != "" {
+		d, perr := time.ParseDuration(in.RequestTimeOffset)
+		if perr != nil || d.Abs() > 24*time.Hour {
+			s.writeError(w, r, sandboxErr(http.StatusBadRequest, "requestTimeOffset is %q; expected a duration within ±24h such as \"-6m\"", in.RequestTimeOffset))
+			return
+		}
+		p.timeOffset = d
+	}
+	if in.Retry != nil && !*in.Retry {
+		p.retries = []time.Duration{}
+	}
+	ids := s.notifyAs(&tx, note, &p)
+	writeControl(w, http.StatusAccepted, resendView{tx.ReferenceNumber, note.Status, p.variant, tx.FinishNotifyURL, ids})
+}
+
+// resendView answers a notify request: what is being sent, and the delivery
+// ids to look for in /_sandbox/deliveries.
+type resendView struct {
+	ReferenceNumber string   `json:"referenceNumber"`
+	Status          string   `json:"status"`
+	Variant         Variant  `json:"variant"`
+	NotifyURL       string   `json:"notifyUrl"`
+	DeliveryIDs     []string `json:"deliveryIds"`
 }
 
 func (s *Sandbox) ctlDeliveries(w http.ResponseWriter, r *http.Request) {
@@ -390,6 +472,12 @@ func decodeControl(w http.ResponseWriter, r *http.Request, v any) *Error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
+	return decodeStrict(body, v)
+}
+
+// decodeStrict decodes one JSON object from body: unknown fields and
+// anything after the object are errors.
+func decodeStrict(body []byte, v any) *Error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

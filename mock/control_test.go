@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/signer"
 )
 
 // TestControlAPI walks the control API as a test suite would use it.
@@ -135,5 +138,74 @@ func TestResetDuringDelivery(t *testing.T) {
 	case <-arrived:
 		t.Errorf("the merchant was called again after the reset")
 	default:
+	}
+}
+
+// TestAdHocNotify: a notify request with a body sends exactly what it
+// asks for, once, and leaves the transaction as it was.
+func TestAdHocNotify(t *testing.T) {
+	e := newEngine(t, "")
+	rc := newReceiver(t, 500) // the first notify is refused, the rest acknowledged
+	e.create(t, "ADHOC-1", rc.URL, map[string]any{"paymentCode": "VA-BNI"})
+
+	send := func(body string) (int, map[string]any) {
+		t.Helper()
+		code, out := e.control(t, "POST", "/_sandbox/transactions/ADHOC-1/notify", body)
+		var v map[string]any
+		_ = json.Unmarshal([]byte(out), &v)
+		if code != 202 {
+			t.Logf("answer: %s", out)
+		}
+		return code, v
+	}
+	// Refused and not retried: exactly one attempt, given up.
+	code, v := send(`{"status":"PAID","variant":"wrong-key","totalAmount":59000,"requestTimeOffset":"-6m","retry":false}`)
+	ids, _ := v["deliveryIds"].([]any)
+	if code != 202 || len(ids) != 1 || v["status"] != "PAID" || v["variant"] != "wrong-key" {
+		t.Fatalf("ad hoc notify: %d %v", code, v)
+	}
+	waitFor(t, "the ad hoc attempt", func() bool { return len(e.sb.Deliveries(demoID, "ADHOC-1")) == 1 })
+	e.sb.AdvanceClock(2 * time.Hour) // a retry would now be due; the expiry (24h) not
+	time.Sleep(20 * time.Millisecond)
+	if a := e.sb.Deliveries(demoID, "ADHOC-1"); len(a) != 1 || a[0].Outcome != mock.OutcomeGaveUp || a[0].DeliveryID != ids[0] {
+		t.Errorf("attempts %+v; want one, given up, with id %v", a, ids[0])
+	}
+	got := rc.all()[0]
+	if got.Note.TotalAmount != 59000 || got.Note.Status != "PAID" {
+		t.Errorf("sent %+v; want totalAmount 59000, PAID", got.Note)
+	}
+	if err := signer.VerifyNotify(signer.Key("wrong-key", demoKey()), got.Header, got.Body); err != nil {
+		t.Errorf("not signed under the wrong key: %v", err)
+	}
+	at, _ := time.Parse(signer.TimeLayout, got.Header.Get(signer.HeaderRequestTime))
+	if off := time.Since(at); off < 6*time.Minute-5*time.Second || off > 6*time.Minute+5*time.Second {
+		t.Errorf("X-Request-Time %s is %s old, want about 6m", got.Header.Get(signer.HeaderRequestTime), off)
+	}
+	if _, body := e.control(t, "GET", "/_sandbox/transactions/ADHOC-1", ""); !strings.Contains(body, `"status": "PENDING"`) {
+		t.Errorf("an ad hoc notify changed the transaction: %s", body)
+	}
+
+	// A valid one with the stored values verifies under the merchant's key.
+	if code, _ := send(`{"status":"EXPIRED"}`); code != 202 {
+		t.Fatal(code)
+	}
+	waitFor(t, "the second notify", func() bool { return len(rc.all()) == 2 })
+	if second := rc.all()[1]; signer.VerifyNotify(demoKey(), second.Header, second.Body) != nil || second.Note.Status != "EXPIRED" || second.Note.TotalAmount != 58000 {
+		t.Errorf("second notify %+v does not verify as a valid EXPIRED one", second.Note)
+	}
+
+	for _, tt := range []struct{ body, want string }{
+		{`{}`, "is PENDING; give the status to announce"},
+		{`{"status":"PENDING"}`, `status is \"PENDING\"; expected PAID, FAILED or EXPIRED`},
+		{`{"status":"PAID","variant":"forged"}`, `unknown notify variant \"forged\"`},
+		{`{"status":"PAID","totalAmount":0}`, "totalAmount is 0; expected a positive whole number"},
+		{`{"status":"PAID","requestTimeOffset":"yesterday"}`, `requestTimeOffset is \"yesterday\"`},
+		{`{"status":"PAID","requestTimeOffset":"48h"}`, "within ±24h"},
+		{`{"status":"PAID","colour":"red"}`, `unknown field \"colour\"`},
+	} {
+		code, out := e.control(t, "POST", "/_sandbox/transactions/ADHOC-1/notify", tt.body)
+		if code != 400 || !strings.Contains(out, tt.want) {
+			t.Errorf("%s: got %d %s; want 400 saying %s", tt.body, code, out, tt.want)
+		}
 	}
 }

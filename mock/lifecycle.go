@@ -95,11 +95,17 @@ func (s *Sandbox) transition(id txID, to, why string) (Transaction, *Error) {
 }
 
 // notify sends a notify announcing status for tx, to finishNotifyUrl (or
-// the merchant's configured URL, already resolved at creation).
-func (s *Sandbox) notify(tx *Transaction, status string) {
+// the merchant's configured URL, already resolved at creation), delivered
+// as tx's scenario says.
+func (s *Sandbox) notify(tx *Transaction, status string) []string {
+	return s.notifyAs(tx, NotificationOf(tx, status), tx.policy)
+}
+
+// notifyAs sends note for tx under policy p and returns the delivery ids.
+func (s *Sandbox) notifyAs(tx *Transaction, note Notification, p *deliveryPolicy) []string {
 	m := s.merchant(tx.ClientID)
 	if m == nil { // removed by a reset since
-		return
+		return nil
 	}
-	s.notifier.send(tx.ClientID, tx.FinishNotifyURL, m.key, NotificationOf(tx, status), tx.policy)
+	return s.notifier.send(tx.ClientID, tx.FinishNotifyURL, m.key, note, p)
 }

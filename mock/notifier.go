@@ -27,6 +27,9 @@ type deliveryPolicy struct {
 	delay      time.Duration   // sandbox-time wait before the first attempt
 	duplicates int             // extra identical deliveries
 	variant    Variant
+	// timeOffset shifts every attempt's X-Request-Time from wall time
+	// (ad hoc notifies that test a merchant's replay window).
+	timeOffset time.Duration
 }
 
 // defaultPolicy applies to payments no scenario matches: the scenarios
@@ -101,13 +104,15 @@ func newNotifier(workers int, clock *SandboxClock, sched *scheduler, j *journal,
 }
 
 // send starts the delivery of a notify announcing note.Status (and of its
-// duplicates, when the policy asks for them).
-func (n *notifier) send(clientID, url, key string, note Notification, p *deliveryPolicy) {
+// duplicates, when the policy asks for them) and returns their ids.
+func (n *notifier) send(clientID, url, key string, note Notification, p *deliveryPolicy) []string {
+	ids := make([]string, 0, 1+p.duplicates)
 	for i := 0; i <= p.duplicates; i++ {
 		n.mu.Lock()
 		n.seq++
 		d := &delivery{id: "dlv_" + strconv.FormatUint(n.seq, 10), gen: n.gen, clientID: clientID, url: url, key: key, note: note, policy: p}
 		n.mu.Unlock()
+		ids = append(ids, d.id)
 		if url == "" {
 			n.journal.add(Attempt{DeliveryID: d.id, ReferenceNumber: note.ReferenceNumber, ClientID: clientID, Status: note.Status,
 				Variant: p.variant, SentAt: n.wallNow(), Outcome: OutcomeNoURL,
@@ -120,6 +125,7 @@ func (n *notifier) send(clientID, url, key string, note Notification, p *deliver
 		}
 		n.enqueue(d)
 	}
+	return ids
 }
 
 func (n *notifier) enqueue(d *delivery) {
@@ -187,7 +193,7 @@ func (n *notifier) work() {
 // records the result; a failure schedules the next attempt or gives up.
 func (n *notifier) attempt(d *delivery) {
 	d.attempts++
-	sn := SignNotification(d.note, d.key, n.wallNow(), d.policy.variant)
+	sn := SignNotification(d.note, d.key, n.wallNow().Add(d.policy.timeOffset), d.policy.variant)
 	a := Attempt{
 		DeliveryID: d.id, Attempt: d.attempts, ReferenceNumber: d.note.ReferenceNumber, ClientID: d.clientID,
 		Status: d.note.Status, Variant: d.policy.variant, URL: d.url, RequestBody: string(sn.Body),
