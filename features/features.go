@@ -16,10 +16,44 @@
 //	}
 package features
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+	"slices"
+	"strings"
+)
 
 // FS holds the feature files: sandbox/*.feature describe the sandbox's own
-// behaviour (living documentation of the BJPAY surface).
+// behaviour (living documentation of the BJPAY surface and its notifies);
+// merchant/*.feature are the merchant conformance suite, tagged @required
+// (what BJPAY's docs oblige) or @recommended (best practice).
 //
-//go:embed sandbox/*.feature
+//go:embed sandbox/*.feature merchant/*.feature
 var FS embed.FS
+
+// ScenariosTagged returns the names of the scenarios in dir/*.feature of FS
+// that carry tag, on themselves or on their feature, in file order.
+func ScenariosTagged(dir, tag string) []string {
+	files, _ := fs.Glob(FS, dir+"/*.feature")
+	var names []string
+	for _, f := range files {
+		data, _ := fs.ReadFile(FS, f)
+		var featureTagged, pending bool
+		for _, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
+			switch {
+			case strings.HasPrefix(line, "@"):
+				pending = pending || slices.Contains(strings.Fields(line), tag)
+			case strings.HasPrefix(line, "Feature:"):
+				featureTagged, pending = pending, false
+			case strings.HasPrefix(line, "Scenario:"), strings.HasPrefix(line, "Scenario Outline:"):
+				if featureTagged || pending {
+					_, name, _ := strings.Cut(line, ":")
+					names = append(names, strings.TrimSpace(name))
+				}
+				pending = false
+			}
+		}
+	}
+	return names
+}

@@ -3,8 +3,6 @@ package features
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -52,7 +50,7 @@ func InitializeScenario(target Target) func(*godog.ScenarioContext) {
 		target.Client = http.DefaultClient
 	}
 	return func(sc *godog.ScenarioContext) {
-		w := &apiWorld{target: target, headers: map[string]string{}, ref: newReference()}
+		w := &apiWorld{target: target, headers: map[string]string{}, ref: newReference("FEAT-")}
 
 		sc.Step(`^the merchant lists the payment channels$`, w.listChannels)
 		sc.Step(`^the merchant (?:creates|created) the documented example payment(?: again)?$`, w.createExample)
@@ -65,14 +63,6 @@ func InitializeScenario(target Target) func(*godog.ScenarioContext) {
 		sc.Step(`^the answer's data has "([^"]+)" equal to (.+)$`, w.dataHas)
 		sc.Step(`^the channel "([^"]+)" is listed as (active|inactive)$`, w.channelListed)
 	}
-}
-
-// newReference gives each scenario its own reference, so scenarios never
-// collide on the sandbox (references are unique per merchant).
-func newReference() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return "FEAT-" + hex.EncodeToString(b)
 }
 
 // exampleBody is BJPAY's documented Create Payment example, with the

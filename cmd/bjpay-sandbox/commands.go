@@ -24,6 +24,7 @@ func commands() []command {
 		{"serve", "run the mock BJPAY API", runServe},
 		{"sign", "compute the X-Signature of a notify", runSign},
 		{"verify", "check an X-Signature (exit 1 when invalid)", runVerify},
+		{"test", "run the merchant conformance suite against a merchant", runTest},
 		{"fixture", "write signed notify callbacks (valid and broken) for unit tests", runFixture},
 		{"notify", "send one signed notify to a webhook now", runNotify},
 		{"scenarios", "lint or list scenario files", runScenarios},

@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/bjpay/bjpay-sandbox/features"
+	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/scenarios"
+)
+
+const testExamples = `  # The demo merchant, in two shells:
+  go run ./cmd/demo-merchant
+  bjpay-sandbox test --merchant cmd/demo-merchant/merchant.yaml
+
+  # In CI: a JUnit report, and only what BJPAY's docs oblige:
+  bjpay-sandbox test --merchant merchant.yaml --format junit:report.xml --tags @required
+
+  # Fail on best-practice scenarios too:
+  bjpay-sandbox test --merchant merchant.yaml --strict
+`
+
+// formatsFlag collects --format specs: NAME or NAME:FILE.
+type formatsFlag []string
+
+func (f *formatsFlag) String() string { return strings.Join(*f, ",") }
+
+func (f *formatsFlag) Set(s string) error {
+	for _, spec := range strings.Split(s, ",") {
+		name, file, hasFile := strings.Cut(spec, ":")
+		switch name {
+		case "pretty", "progress", "junit", "cucumber", "events":
+		default:
+			return fmt.Errorf("unknown format %q; expected pretty, progress, junit, cucumber or events, optionally with :FILE", name)
+		}
+		if hasFile && file == "" {
+			return fmt.Errorf("format %q names no file after the colon", spec)
+		}
+		*f = append(*f, spec)
+	}
+	return nil
+}
+
+func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		driverPath  string
+		tags        string
+		formats     formatsFlag
+		strict      bool
+		concurrency int
+		window      time.Duration
+		wait        time.Duration
+	)
+	fs := newFlagSet("test", "--merchant merchant.yaml [--tags EXPR] [--format SPEC]... [--strict] [--concurrency N]", testExamples, stderr)
+	fs.StringVar(&driverPath, "merchant", "", "the merchant driver `FILE` (see the README)")
+	fs.StringVar(&tags, "tags", "", "godog tag `EXPR`ession selecting scenarios, e.g. @required or '@recommended && ~@clock'")
+	fs.Var(&formats, "format", "report `SPEC`: pretty, progress, junit, cucumber or events, with :FILE to write a file; repeatable\n(default pretty, to stdout)")
+	fs.BoolVar(&strict, "strict", false, "fail (exit 1) when a @recommended scenario fails, not only a @required one")
+	fs.IntVar(&concurrency, "concurrency", 1, "scenarios run at once")
+	fs.DurationVar(&window, "replay-window", features.DefaultReplayWindow, "the merchant's replay window: the replay scenario sends a notify a minute older")
+	fs.DurationVar(&wait, "wait", 30*time.Second, "how long to wait for the merchant's notifyUrl to accept connections")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if driverPath == "" {
+		return usagef("Run 'bjpay-sandbox test --help' for an example.", "missing --merchant: the merchant driver file")
+	}
+	if concurrency < 1 {
+		return usagef("", "--concurrency %d must be at least 1", concurrency)
+	}
+	if window <= 0 || window > 12*time.Hour {
+		return usagef("", "--replay-window %s must be positive and at most 12h", window)
+	}
+	driver, err := features.LoadDriver(driverPath)
+	if err != nil {
+		var list scenarios.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				fmt.Fprintln(stderr, e)
+			}
+			return &usageError{msg: fmt.Sprintf("%s: %d problem(s)", driverPath, len(list)), quiet: true}
+		}
+		return usagef("", "%v", err)
+	}
+	if len(formats) == 0 {
+		formats = formatsFlag{"pretty"}
+		if concurrency > 1 {
+			formats = formatsFlag{"progress"} // pretty interleaves concurrent scenarios
+		}
+	}
+
+	// The sandbox, with the merchant under test as its only merchant.
+	cfg := mock.DefaultConfig()
+	m := driver.Merchant
+	cfg.Merchants = []mock.Merchant{{Name: "Merchant under test", ClientID: m.ClientID, ClientSecret: m.ClientSecret, NotifyURL: m.NotifyURL}}
+	sb, err := mock.New(mock.Options{Config: cfg, Seed: 1, NotifyWorkers: 16,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", driver.Sandbox.Listen)
+	if err != nil {
+		sb.Close(context.Background())
+		return fmt.Errorf("sandbox.listen %s: %w (is another sandbox running there?)", driver.Sandbox.Listen, err)
+	}
+	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+		sb.Close(shutdown)
+	}()
+	sandboxURL := "http://" + ln.Addr().String()
+
+	if err := waitReachable(ctx, m.NotifyURL, wait); err != nil {
+		fmt.Fprintf(stderr, "bjpay-sandbox test: the merchant is not reachable at its notifyUrl %s after %s: %v\nStart it first, configured with the BJPAY base URL %s.\n", m.NotifyURL, wait, err, sandboxURL)
+		return errSilent
+	}
+
+	expr := tags
+	var notRun []string
+	if m.Checkout == nil {
+		notRun = features.ScenariosTagged("merchant", features.CheckoutTag)
+		expr = joinTags(expr, "~"+features.CheckoutTag)
+	}
+	results, err := os.MkdirTemp("", "bjpay-test-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(results)
+	resultsFile := filepath.Join(results, "cucumber.json")
+
+	fmt.Fprintf(stdout, "bjpay-sandbox test: sandbox on %s, merchant %s, notifies to %s\n\n", sandboxURL, m.ClientID, m.NotifyURL)
+	suite := godog.TestSuite{
+		Name: "bjpay-merchant-conformance",
+		ScenarioInitializer: features.InitializeConformance(features.Conformance{
+			SandboxURL: sandboxURL, Merchant: m, ReplayWindow: window,
+		}),
+		Options: &godog.Options{
+			FS: features.FS, Paths: []string{"merchant"}, Tags: expr, Strict: true,
+			Format: strings.Join(append(slices.Clone(formats), "cucumber:"+resultsFile), ","),
+			Output: stdout, Concurrency: concurrency, NoColors: !isTerminal(stdout),
+		},
+	}
+	status := suite.Run()
+
+	sum, err := summarize(resultsFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "bjpay-sandbox test: reading the results: %v\n", err)
+		return errSilent
+	}
+	if status != 0 && sum.total() == 0 {
+		return errors.New("godog could not run the suite (see above)")
+	}
+	sum.print(stdout, notRun, m.OrderStatus == nil, strict)
+	if sum.requiredFailed > 0 || (strict && sum.recommendedFailed > 0) || sum.total() == 0 {
+		return errSilent
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal that takes colours (and
+// NO_COLOR is not set).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func joinTags(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return "(" + a + ") && " + b
+}
+
+// waitReachable waits until rawURL's host accepts TCP connections.
+func waitReachable(ctx context.Context, rawURL string, limit time.Duration) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	host := net.JoinHostPort(u.Hostname(), port)
+	deadline := time.Now().Add(limit)
+	for {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", host)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// summary counts scenario results by tag.
+type summary struct {
+	requiredPassed, requiredFailed       int
+	recommendedPassed, recommendedFailed int
+	failed                               []string // "@tag: name"
+}
+
+func (s summary) total() int {
+	return s.requiredPassed + s.requiredFailed + s.recommendedPassed + s.recommendedFailed
+}
+
+// summarize reads godog's cucumber JSON report.
+func summarize(path string) (summary, error) {
+	var s summary
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return s, err
+	}
+	type tag struct {
+		Name string `json:"name"`
+	}
+	var report []struct {
+		Tags     []tag `json:"tags"`
+		Elements []struct {
+			Name  string `json:"name"`
+			Type  string `json:"type"`
+			Tags  []tag  `json:"tags"`
+			Steps []struct {
+				Result struct {
+					Status string `json:"status"`
+				} `json:"result"`
+			} `json:"steps"`
+		} `json:"elements"`
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return s, nil
+	}
+	if err := json.Unmarshal(data, &report); err != nil {
+		return s, err
+	}
+	for _, f := range report {
+		for _, sc := range f.Elements {
+			if sc.Type != "scenario" {
+				continue
+			}
+			has := func(name string) bool {
+				return slices.Contains(sc.Tags, tag{name}) || slices.Contains(f.Tags, tag{name})
+			}
+			failed := false
+			for _, st := range sc.Steps {
+				failed = failed || (st.Result.Status != "passed" && st.Result.Status != "skipped")
+			}
+			switch {
+			case has("@required") && failed:
+				s.requiredFailed++
+				s.failed = append(s.failed, "@required: "+sc.Name)
+			case has("@required"):
+				s.requiredPassed++
+			case failed:
+				s.recommendedFailed++
+				s.failed = append(s.failed, "@recommended: "+sc.Name)
+			default:
+				s.recommendedPassed++
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s summary) print(w io.Writer, notRun []string, noOrderStatus, strict bool) {
+	fmt.Fprintf(w, "\nBJPAY conformance: @required %d passed, %d failed; @recommended %d passed, %d failed\n",
+		s.requiredPassed, s.requiredFailed, s.recommendedPassed, s.recommendedFailed)
+	for _, f := range s.failed {
+		fmt.Fprintf(w, "  FAILED %s\n", f)
+	}
+	if len(notRun) > 0 {
+		fmt.Fprintf(w, "Not run, for lack of merchant.checkout in the driver file (%d):\n", len(notRun))
+		for _, name := range notRun {
+			fmt.Fprintf(w, "  - %s\n", name)
+		}
+	}
+	if noOrderStatus {
+		fmt.Fprintln(w, "Not checked, for lack of merchant.orderStatus: the merchant's order states (\"... if its status can be read\").")
+	}
+	switch {
+	case s.total() == 0:
+		fmt.Fprintln(w, "Result: FAIL: no scenario ran (check --tags)")
+	case s.requiredFailed > 0:
+		fmt.Fprintln(w, "Result: FAIL: the integration does not do what BJPAY's docs oblige")
+	case strict && s.recommendedFailed > 0:
+		fmt.Fprintln(w, "Result: FAIL (--strict): recommended practice not followed")
+	case s.recommendedFailed > 0:
+		fmt.Fprintln(w, "Result: PASS, with recommended practice not followed (--strict makes this a failure)")
+	default:
+		fmt.Fprintln(w, "Result: PASS")
+	}
+}

@@ -1,0 +1,258 @@
+package features
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cucumber/godog"
+)
+
+// exchange is one HTTP request and its answer, kept for assertions and for
+// error messages that show exactly what was sent and what came back.
+type exchange struct {
+	method, url string
+	reqHeader   http.Header
+	reqBody     []byte
+	status      int
+	header      http.Header
+	body        []byte
+	latency     time.Duration
+	err         error // no answer
+}
+
+// send makes the request and records the exchange. A transport error is
+// kept in x.err, not returned: whether it is a failure is the step's call.
+func send(ctx context.Context, client *http.Client, method, url string, header http.Header, body []byte) *exchange {
+	x := &exchange{method: method, url: url, reqHeader: header, reqBody: body}
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		x.err = err
+		return x
+	}
+	maps.Copy(req.Header, header)
+	start := time.Now()
+	resp, err := client.Do(req)
+	x.latency = time.Since(start)
+	if err != nil {
+		x.err = err
+		return x
+	}
+	defer resp.Body.Close()
+	x.status, x.header = resp.StatusCode, resp.Header
+	x.body, x.err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return x
+}
+
+// String renders the exchange as a transcript, with X-Client-Secret
+// redacted.
+func (x *exchange) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  request:  %s %s\n", x.method, x.url)
+	writeHeaders(&b, x.reqHeader)
+	if len(x.reqBody) > 0 {
+		fmt.Fprintf(&b, "            %s\n", x.reqBody)
+	}
+	if x.status == 0 {
+		fmt.Fprintf(&b, "  answer:   none: %v\n", x.err)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "  answer:   HTTP %d in %s\n", x.status, x.latency.Round(time.Microsecond))
+	if len(x.body) > 0 {
+		fmt.Fprintf(&b, "            %s\n", bytes.TrimSpace(x.body))
+	}
+	return b.String()
+}
+
+func writeHeaders(b *strings.Builder, h http.Header) {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[name] {
+			if strings.EqualFold(name, "X-Client-Secret") {
+				v = "(redacted)"
+			}
+			fmt.Fprintf(b, "            %s: %s\n", name, v)
+		}
+	}
+}
+
+// sandboxAPI is the sandbox's control API.
+type sandboxAPI struct {
+	base   string
+	client *http.Client
+}
+
+// control calls the control API and decodes its JSON answer into out (if
+// not nil). Any answer but 2xx is an error showing the exchange.
+func (s sandboxAPI) control(ctx context.Context, method, path string, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
+	}
+	x := send(ctx, s.client, method, strings.TrimRight(s.base, "/")+"/_sandbox"+path, http.Header{"Content-Type": {"application/json"}}, body)
+	if x.err != nil || x.status/100 != 2 {
+		return fmt.Errorf("the sandbox's control API refused a call:\n%s", x)
+	}
+	if out != nil {
+		if err := json.Unmarshal(x.body, out); err != nil {
+			return fmt.Errorf("the sandbox's control API answered something else than expected: %v\n%s", err, x)
+		}
+	}
+	return nil
+}
+
+// attempt is one delivery attempt in the sandbox's journal.
+type attempt struct {
+	DeliveryID      string            `json:"deliveryId"`
+	Attempt         int               `json:"attempt"`
+	ReferenceNumber string            `json:"referenceNumber"`
+	Status          string            `json:"status"`
+	Variant         string            `json:"variant"`
+	URL             string            `json:"url"`
+	RequestHeaders  map[string]string `json:"requestHeaders"`
+	RequestBody     string            `json:"requestBody"`
+	ResponseStatus  int               `json:"responseStatus"`
+	ResponseBody    string            `json:"responseBody"`
+	LatencyMs       float64           `json:"latencyMs"`
+	Error           string            `json:"error"`
+	Outcome         string            `json:"outcome"`
+}
+
+// String shows the notify as it was sent and what the merchant answered.
+func (a *attempt) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  notify sent (%s %s, variant %s, delivery %s attempt %d):\n            POST %s\n", a.Status, a.ReferenceNumber, a.Variant, a.DeliveryID, a.Attempt, a.URL)
+	h := http.Header{}
+	for k, v := range a.RequestHeaders {
+		h[k] = []string{v}
+	}
+	writeHeaders(&b, h)
+	fmt.Fprintf(&b, "            %s\n", a.RequestBody)
+	switch {
+	case a.ResponseStatus != 0:
+		fmt.Fprintf(&b, "  merchant answered: HTTP %d in %.1f ms\n", a.ResponseStatus, a.LatencyMs)
+		if body := strings.TrimSpace(a.ResponseBody); body != "" {
+			fmt.Fprintf(&b, "            %s\n", body)
+		}
+	default:
+		fmt.Fprintf(&b, "  merchant answered: nothing after %.1f ms: %s\n", a.LatencyMs, a.Error)
+	}
+	return b.String()
+}
+
+// acknowledged reports whether the merchant answered 2xx.
+func (a *attempt) acknowledged() bool { return a.ResponseStatus/100 == 2 }
+
+// waitAttempt polls the journal until an attempt for ref matches, for up to
+// limit: notifies are delivered in the background.
+func (s sandboxAPI) waitAttempt(ctx context.Context, clientID, ref, what string, limit time.Duration, match func(*attempt) bool) (*attempt, error) {
+	deadline := time.Now().Add(limit)
+	var seen []attempt
+	for {
+		seen = seen[:0]
+		if err := s.control(ctx, http.MethodGet, "/deliveries?clientId="+clientID+"&referenceNumber="+ref, nil, &seen); err != nil {
+			return nil, err
+		}
+		for i := range seen {
+			if seen[i].ReferenceNumber == ref && match(&seen[i]) {
+				return &seen[i], nil
+			}
+		}
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			for i := range seen {
+				b.WriteString(seen[i].String())
+			}
+			return nil, fmt.Errorf("expected the sandbox to deliver %s for %s within %s, but the journal has %d attempt(s) for it:\n%s", what, ref, limit, len(seen), b.String())
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// clockLock isolates the scenarios tagged @clock: they run alone, because
+// moving the sandbox clock expires every payment due in between. Every
+// other scenario holds it shared.
+var clockLock sync.RWMutex
+
+// clockTag marks a scenario that moves the sandbox clock.
+const clockTag = "@clock"
+
+// isolateClock takes clockLock for the scenario and, after a @clock
+// scenario, puts the sandbox clock back where it would have been, so later
+// payments (whose expiredAt the merchant computes from its own clock) are
+// not born expired.
+func isolateClock(sc *godog.ScenarioContext, api func() sandboxAPI) {
+	type clockState struct {
+		Now  time.Time `json:"now"`
+		Mode string    `json:"mode"`
+	}
+	var (
+		exclusive bool
+		before    clockState
+		wallStart time.Time
+	)
+	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+		exclusive = false
+		for _, t := range s.Tags {
+			exclusive = exclusive || t.Name == clockTag
+		}
+		if !exclusive {
+			clockLock.RLock()
+			return ctx, nil
+		}
+		clockLock.Lock()
+		wallStart = time.Now()
+		if err := api().control(ctx, http.MethodGet, "/clock", nil, &before); err != nil {
+			clockLock.Unlock()
+			exclusive = false
+			clockLock.RLock()
+			return ctx, err
+		}
+		return ctx, nil
+	})
+	sc.After(func(ctx context.Context, s *godog.Scenario, _ error) (context.Context, error) {
+		if !exclusive {
+			clockLock.RUnlock()
+			return ctx, nil
+		}
+		defer clockLock.Unlock()
+		back := before.Now
+		if before.Mode != "virtual" {
+			back = back.Add(time.Since(wallStart))
+		}
+		err := api().control(context.WithoutCancel(ctx), http.MethodPost, "/clock/set", map[string]string{"now": back.Format(time.RFC3339Nano)}, nil)
+		return ctx, err
+	})
+}
+
+// passExpiry moves the sandbox clock just past the payment's expiredAt.
+func (s sandboxAPI) passExpiry(ctx context.Context, clientID, ref string) error {
+	var tx struct {
+		ExpiredAt time.Time `json:"expiredAt"`
+	}
+	if err := s.control(ctx, http.MethodGet, "/transactions/"+ref+"?clientId="+clientID, nil, &tx); err != nil {
+		return err
+	}
+	var clock struct {
+		Now time.Time `json:"now"`
+	}
+	if err := s.control(ctx, http.MethodGet, "/clock", nil, &clock); err != nil {
+		return err
+	}
+	by := max(tx.ExpiredAt.Sub(clock.Now)+time.Second, 0)
+	return s.control(ctx, http.MethodPost, "/clock/advance", map[string]string{"by": by.String()}, nil)
+}
