@@ -221,7 +221,7 @@ func (w *merchantWorld) acknowledges() error {
 		return errors.New("no notify was sent")
 	}
 	if !w.last.acknowledged() {
-		return fmt.Errorf("expected the merchant to acknowledge the notify with 2xx, but it did not (BJPAY would retry it for hours):\n%s", w.last)
+		return fmt.Errorf("expected the merchant to acknowledge the notify with 2xx, but it did not (BJPAY would retry it for hours).%s\n%s", w.last.payloadHint(), w.last)
 	}
 	return nil
 }
@@ -279,6 +279,27 @@ func (w *merchantWorld) orderPaid(ctx context.Context, not string) error {
 		return fmt.Errorf("expected the merchant's order %s to be %s, but its status is %q\n%s%s", w.ref, verdict[wantPaid], status, x, last)
 	}
 	return nil
+}
+
+// payloadHint shows the payload a validly signed notify was signed over, so
+// a merchant whose verification fails can compare it with its own.
+func (a *attempt) payloadHint() string {
+	if a.Variant != "valid" && a.Variant != "non-canonical-json" {
+		return ""
+	}
+	ref, err1 := field([]byte(a.RequestBody), "referenceNumber")
+	code, err2 := field([]byte(a.RequestBody), "paymentCode")
+	amount, err3 := field([]byte(a.RequestBody), "totalAmount")
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return ""
+	}
+	return fmt.Sprintf(" The notify is validly signed: X-Signature is HMAC-SHA256(md5(clientId:clientSecret) as hex, %q).",
+		signer.Payload(a.RequestHeaders[signer.HeaderRequestTime], ref, code, mustAmount(amount)))
+}
+
+func mustAmount(s string) float64 {
+	f, _ := signer.ParseAmount(s)
+	return f
 }
 
 // field returns the string or number at a dot path ("data.ref") of a JSON

@@ -40,15 +40,23 @@ type formatsFlag []string
 func (f *formatsFlag) String() string { return strings.Join(*f, ",") }
 
 func (f *formatsFlag) Set(s string) error {
-	for _, spec := range strings.Split(s, ",") {
+	specs := []string{s}
+	if !strings.Contains(s, ":") { // a list of names: pretty,progress
+		specs = strings.Split(s, ",")
+	}
+	for _, spec := range specs {
 		name, file, hasFile := strings.Cut(spec, ":")
 		switch name {
 		case "pretty", "progress", "junit", "cucumber", "events":
 		default:
-			return fmt.Errorf("unknown format %q; expected pretty, progress, junit, cucumber or events, optionally with :FILE", name)
+			return fmt.Errorf("unknown format %q; expected pretty, progress, junit, cucumber or events, optionally with :FILE (repeat --format for several)", name)
 		}
-		if hasFile && file == "" {
+		switch {
+		case hasFile && file == "":
 			return fmt.Errorf("format %q names no file after the colon", spec)
+		case strings.Contains(file, ","):
+			// godog separates formats with commas and cannot take the file.
+			return fmt.Errorf("report file %q contains a comma; choose a path without one", file)
 		}
 		*f = append(*f, spec)
 	}

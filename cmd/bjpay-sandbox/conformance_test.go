@@ -1,0 +1,145 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bjpay/bjpay-sandbox/cmd/demo-merchant/shop"
+)
+
+// freeAddr returns a loopback address nobody listens on (for a moment).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// demoDriver starts the demo merchant with bug, calling a sandbox at a
+// free address, and writes its driver file.
+func demoDriver(t *testing.T, bug shop.Bug, checkout bool) string {
+	t.Helper()
+	listen := freeAddr(t)
+	var h http.Handler
+	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(merchant.Close)
+	h = shop.New(shop.Config{SandboxURL: "http://" + listen, ClientID: "m-1", ClientSecret: "s-1", PublicURL: merchant.URL, Bug: bug}).Handler()
+
+	yaml := "sandbox:\n  listen: " + listen + "\nmerchant:\n  clientId: m-1\n  clientSecret: s-1\n  notifyUrl: " + merchant.URL + "/webhook/bjpay\n"
+	if checkout {
+		yaml += "  checkout:\n    method: POST\n    url: " + merchant.URL + "/checkout\n    body: '{\"amount\": {{.Amount}}, \"paymentCode\": \"{{.PaymentCode}}\"}'\n    referenceNumber: referenceNumber\n" +
+			"  orderStatus:\n    method: GET\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n"
+	}
+	path := filepath.Join(t.TempDir(), "merchant.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestTestCommand runs `bjpay-sandbox test` as a merchant's CI would, and
+// checks its exit status, its summary and its reports.
+func TestTestCommand(t *testing.T) {
+	dir := t.TempDir()
+	bad, unknown := filepath.Join(dir, "bad.yaml"), filepath.Join(dir, "unknown.yaml")
+	if err := os.WriteFile(bad, []byte("sandbox:\n  listen: nowhere\nmerchant:\n  clientId: a\n  clientSecret: b\n  notifyUrl: http://127.0.0.1:1/x\n  checkout:\n    url: http://127.0.0.1:1/c\n    body: '{{.Amout}}'\n    referenceNumber: ref\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unknown, []byte("sandbox: {listen: \"127.0.0.1:1\"}\nmerchant:\n  clientId: a\n  clientSecret: b\n  notifyUrl: http://127.0.0.1:1/x\n  colour: red\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		bug      shop.Bug
+		checkout bool
+		driver   string // instead of the demo's
+		args     []string
+		code     int
+		stdout   []string
+		stderr   string
+	}{
+		{name: "correct merchant", checkout: true, code: 0,
+			stdout: []string{"@required 7 passed, 0 failed; @recommended 8 passed, 0 failed", "Result: PASS\n"}},
+		{name: "correct merchant strict concurrent", checkout: true, args: []string{"--strict", "--concurrency", "4"}, code: 0,
+			stdout: []string{"Result: PASS\n"}},
+		{name: "signature not checked", bug: shop.BugSkipSignature, checkout: true, code: 1,
+			stdout: []string{"FAILED @required: A notify that BJPAY did not sign as sent is refused (wrong-key)", "merchant answered: HTTP 200", "Result: FAIL: the integration does not do what BJPAY's docs oblige"}},
+		{name: "duplicates refused", bug: shop.BugDuplicate409, checkout: true, code: 0,
+			stdout: []string{"FAILED @recommended: A duplicate notify", "Result: PASS, with recommended practice not followed"}},
+		{name: "duplicates refused strict", bug: shop.BugDuplicate409, checkout: true, args: []string{"--strict"}, code: 1,
+			stdout: []string{"Result: FAIL (--strict)"}},
+		{name: "required only", bug: shop.BugDuplicate409, checkout: true, args: []string{"--tags", "@required", "--strict"}, code: 0,
+			stdout: []string{"@required 7 passed, 0 failed; @recommended 0 passed, 0 failed"}},
+		{name: "notify receiver only", checkout: false, code: 0,
+			stdout: []string{"Not run, for lack of merchant.checkout in the driver file (3):", "  - A payment made through the checkout becomes paid", "Not checked, for lack of merchant.orderStatus"}},
+		{name: "no scenario selected", checkout: true, args: []string{"--tags", "@nothing"}, code: 1, stdout: []string{"no scenario ran"}},
+		{name: "bad driver file", driver: bad, code: 2,
+			stderr: bad + ":2:11: sandbox.listen is \"nowhere\""},
+		{name: "bad template", driver: bad, code: 2, stderr: `bad.yaml:9:11: merchant.checkout.body: template: merchant.checkout.body:1:2: executing "merchant.checkout.body" at <.Amout>`},
+		{name: "unknown key", driver: unknown, code: 2, stderr: `unknown.yaml:6:3: unknown key "colour" in merchant`},
+		{name: "report file with a comma", checkout: true, args: []string{"--format", "junit:a,b.xml"}, code: 2, stderr: `report file "a,b.xml" contains a comma`},
+		{name: "format list", checkout: true, args: []string{"--format", "progress,html"}, code: 2, stderr: `unknown format "html"`},
+		{name: "missing driver", args: []string{"--merchant", filepath.Join(t.TempDir(), "none.yaml")}, driver: "-", code: 2, stderr: "no such file"},
+		{name: "no driver", driver: "-", code: 2, stderr: "missing --merchant"},
+		{name: "bad format", checkout: true, args: []string{"--format", "html"}, code: 2, stderr: `unknown format "html"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"test"}
+			switch tt.driver {
+			case "":
+				args = append(args, "--merchant", demoDriver(t, tt.bug, tt.checkout))
+			case "-":
+			default:
+				args = append(args, "--merchant", tt.driver)
+			}
+			junit := filepath.Join(t.TempDir(), "report.xml")
+			if tt.code != 2 {
+				args = append(args, "--format", "progress", "--format", "junit:"+junit)
+			}
+			code, stdout, stderr := runCLI(t, append(args, tt.args...)...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr)
+			}
+			if strings.Contains(stdout+stderr, "s-1\n") || strings.Contains(stdout, "X-Client-Secret: s-1") {
+				t.Errorf("the client secret was printed")
+			}
+			if tt.code == 0 {
+				report, err := os.ReadFile(junit)
+				if err != nil || !strings.Contains(string(report), "<testsuites") || !strings.Contains(string(report), `failures="0"`) && tt.bug == "" {
+					t.Errorf("JUnit report: %v\n%s", err, report)
+				}
+			}
+		})
+	}
+}
+
+// TestTestCommandUnreachableMerchant: a merchant that is not running gets
+// one clear line, not a page of failed scenarios.
+func TestTestCommandUnreachableMerchant(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.yaml")
+	yaml := "sandbox: {listen: \"" + freeAddr(t) + "\"}\nmerchant: {clientId: a, clientSecret: b, notifyUrl: \"http://" + freeAddr(t) + "/hook\"}\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "test", "--merchant", path, "--wait", "300ms")
+	if code != 1 || !strings.Contains(stderr, "the merchant is not reachable at its notifyUrl") || !strings.Contains(stderr, "connection refused") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
