@@ -1,10 +1,13 @@
-// Package features holds the sandbox's godog feature files and the step
-// library that runs them.
+// Package features holds the godog feature files and the step library that
+// runs them: sandbox/*.feature describe the sandbox (InitializeScenario),
+// merchant/*.feature are the merchant conformance suite
+// (InitializeConformance, with a driver file from LoadDriver).
 //
-// The steps speak HTTP only — to the sandbox's BJPAY surface — so the same
-// features run against an in-process sandbox in `go test` or against a
-// sandbox running elsewhere. Each scenario gets a fresh world, so suites may
-// run with Concurrency > 1.
+// The steps speak HTTP only — to the sandbox's BJPAY surface and control
+// API, and to the merchant — so the same features run against an in-process
+// sandbox in `go test` or a sandbox running elsewhere. Each scenario gets a
+// fresh world, so suites may run with Concurrency > 1; scenarios tagged
+// @clock run alone and put the sandbox clock back.
 //
 // To run the features in your own godog suite:
 //

@@ -51,6 +51,8 @@ func InitializeScenario(target Target) func(*godog.ScenarioContext) {
 	}
 	return func(sc *godog.ScenarioContext) {
 		w := &apiWorld{target: target, headers: map[string]string{}, ref: newReference("FEAT-")}
+		isolateClock(sc, func() sandboxAPI { return sandboxAPI{target.BaseURL, target.Client} })
+		initNotifySteps(sc, w)
 
 		sc.Step(`^the merchant lists the payment channels$`, w.listChannels)
 		sc.Step(`^the merchant (?:creates|created) the documented example payment(?: again)?$`, w.createExample)
