@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+
+	"github.com/bjpay/bjpay-sandbox/signer"
 )
 
 // exchange is one HTTP request and its answer, kept for assertions and for
@@ -50,6 +52,20 @@ func send(ctx context.Context, client *http.Client, method, url string, header h
 	x.status, x.header = resp.StatusCode, resp.Header
 	x.body, x.err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return x
+}
+
+// bjpayHeader is the header of a BJPAY API call: the four documented
+// headers, X-Request-Time now, then the overrides.
+func bjpayHeader(clientID, clientSecret string, overrides map[string]string) http.Header {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Client-Id", clientID)
+	h.Set("X-Client-Secret", clientSecret)
+	h.Set(signer.HeaderRequestTime, time.Now().Format(signer.TimeLayout))
+	for k, v := range overrides {
+		h.Set(k, v)
+	}
+	return h
 }
 
 // String renders the exchange as a transcript, with X-Client-Secret

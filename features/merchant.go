@@ -131,10 +131,8 @@ func (w *merchantWorld) pendingPayment(ctx context.Context, amount int64, code s
 		"finishNotifyUrl": w.c.Merchant.NotifyURL, "totalAmount": amount,
 		"items": []any{map[string]any{"name": "Conformance test", "quantity": 1, "amount": amount}},
 	})
-	x := send(ctx, w.c.Client, http.MethodPost, strings.TrimRight(w.c.SandboxURL, "/")+"/api/merchant/transaction/create", http.Header{
-		"Content-Type": {"application/json"}, "X-Client-Id": {w.c.Merchant.ClientID}, "X-Client-Secret": {w.c.Merchant.ClientSecret},
-		signer.HeaderRequestTime: {time.Now().Format(signer.TimeLayout)},
-	}, body)
+	x := send(ctx, w.c.Client, http.MethodPost, strings.TrimRight(w.c.SandboxURL, "/")+"/api/merchant/transaction/create",
+		bjpayHeader(w.c.Merchant.ClientID, w.c.Merchant.ClientSecret, nil), body)
 	if x.err != nil || x.status != http.StatusOK {
 		return fmt.Errorf("expected the sandbox to create the payment, but it did not:\n%s", x)
 	}

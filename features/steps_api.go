@@ -1,17 +1,14 @@
 package features
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"strings"
 	"time"
 
-	"github.com/bjpay/bjpay-sandbox/signer"
 	"github.com/cucumber/godog"
 )
 
@@ -121,28 +118,17 @@ func (w *apiWorld) post(ctx context.Context, path string, body map[string]any) e
 			return err
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(w.target.BaseURL, "/")+path, bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Client-Id", w.target.ClientID)
-	req.Header.Set("X-Client-Secret", w.target.ClientSecret)
-	req.Header.Set(signer.HeaderRequestTime, time.Now().Format(signer.TimeLayout))
-	for k, v := range w.headers {
-		req.Header.Set(k, v)
-	}
 	// Describe the request for error messages, without the secret.
 	w.request = fmt.Sprintf("POST %s %s", path, raw)
-	resp, err := w.target.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", w.request, err)
+	x := send(ctx, w.target.Client, http.MethodPost, strings.TrimRight(w.target.BaseURL, "/")+path,
+		bjpayHeader(w.target.ClientID, w.target.ClientSecret, w.headers), raw)
+	switch {
+	case x.status == 0:
+		return fmt.Errorf("%s: %w", w.request, x.err)
+	case x.err != nil:
+		return fmt.Errorf("%s: reading the answer: %w", w.request, x.err)
 	}
-	defer resp.Body.Close()
-	w.status = resp.StatusCode
-	if w.body, err = io.ReadAll(resp.Body); err != nil {
-		return fmt.Errorf("%s: reading the answer: %w", w.request, err)
-	}
+	w.status, w.body = x.status, x.body
 	if err := json.Unmarshal(w.body, &w.envelope); err != nil {
 		return fmt.Errorf("%s: the answer is not a BJPAY JSON envelope: %v\n%s", w.request, err, w.body)
 	}
