@@ -225,12 +225,12 @@ func TestIPAllowlist(t *testing.T) {
 	cfg := mock.DefaultConfig()
 	cfg.Merchants[0].AllowedIPs = []string{"10.0.0.0/8", "::1"}
 	h := newSandbox(t, cfg).Handler()
-	// httptest requests come from 192.0.2.1.
+	// Test requests come from loopbackClient, 127.0.0.1.
 	r := post(t, h, channelsPath, nil)
-	if r.Status != 403 || r.Code != "01" || r.Message != "Unauthorized" || !strings.Contains(r.Detail, "192.0.2.1") {
-		t.Errorf("got %d %s %q %q, want 403 01 Unauthorized naming 192.0.2.1", r.Status, r.Code, r.Message, r.Detail)
+	if r.Status != 403 || r.Code != "01" || r.Message != "Unauthorized" || !strings.Contains(r.Detail, "127.0.0.1") {
+		t.Errorf("got %d %s %q %q, want 403 01 Unauthorized naming 127.0.0.1", r.Status, r.Code, r.Message, r.Detail)
 	}
-	cfg.Merchants[0].AllowedIPs = []string{"192.0.2.0/24"}
+	cfg.Merchants[0].AllowedIPs = []string{"127.0.0.0/8"}
 	h = newSandbox(t, cfg).Handler()
 	if r := post(t, h, channelsPath, nil); r.Status != 200 {
 		t.Errorf("allowed address: got %d %s", r.Status, r.Body)

@@ -24,10 +24,10 @@ const ControlPrefix = "/_sandbox"
 func (s *Sandbox) controlRoutes(r *mux.Router) {
 	// On the main router, not a subrouter: mux reports a wrong method on a
 	// subrouter's path as 404 instead of 405.
-	c := controlRouter{r}
+	c := controlRouter{s, r}
 
 	// Health, for container checks and scripts waiting for start-up.
-	c.HandleFunc("/health", s.ctlHealth).Methods(http.MethodGet)
+	c.Public("/health", s.ctlHealth).Methods(http.MethodGet)
 
 	// Merchants: credentials created on the fly isolate parallel tests.
 	c.HandleFunc("/merchants", s.ctlListMerchants).Methods(http.MethodGet)
@@ -55,9 +55,27 @@ func (s *Sandbox) controlRoutes(r *mux.Router) {
 	c.HandleFunc("/reset", s.ctlReset).Methods(http.MethodPost)
 }
 
-type controlRouter struct{ r *mux.Router }
+type controlRouter struct {
+	s *Sandbox
+	r *mux.Router
+}
 
+// HandleFunc registers a control endpoint: loopback clients only, unless
+// the sandbox was started with Options.ExposeControl.
 func (c controlRouter) HandleFunc(path string, f http.HandlerFunc) *mux.Route {
+	s := c.s
+	return c.r.HandleFunc(ControlPrefix+path, func(w http.ResponseWriter, r *http.Request) {
+		if !s.exposeCtl && !remoteAddr(r).Unmap().IsLoopback() {
+			s.writeError(w, r, sandboxErr(http.StatusForbidden, "the control API answers loopback clients only, and this request came from %s; start the sandbox with --expose-control (BJPAY_SANDBOX_EXPOSE_CONTROL=true) to reach it from other hosts", r.RemoteAddr))
+			return
+		}
+		f(w, r)
+	})
+}
+
+// Public registers an endpoint every client may use: it reads or changes
+// nothing a merchant's test depends on.
+func (c controlRouter) Public(path string, f http.HandlerFunc) *mux.Route {
 	return c.r.HandleFunc(ControlPrefix+path, f)
 }
 

@@ -209,3 +209,47 @@ func TestAdHocNotify(t *testing.T) {
 		}
 	}
 }
+
+// TestControlLoopbackOnly: without ExposeControl the control API answers
+// loopback clients only; health answers everyone, and so does BJPAY's
+// surface.
+func TestControlLoopbackOnly(t *testing.T) {
+	for _, expose := range []bool{false, true} {
+		sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Seed: 1, ExposeControl: expose})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sb.Close(context.Background()) })
+		tests := []struct {
+			remote, method, path string
+			status               int // without ExposeControl; with it, every request passes the guard
+		}{
+			{"127.0.0.1:5000", "GET", "/_sandbox/clock", 200},
+			{"127.9.9.9:5000", "GET", "/_sandbox/clock", 200},
+			{"[::1]:5000", "GET", "/_sandbox/transactions", 200},
+			{"[::ffff:127.0.0.1]:5000", "GET", "/_sandbox/deliveries", 200},
+			{"172.18.0.1:5000", "GET", "/_sandbox/clock", 403},
+			{"[2001:db8::1]:5000", "POST", "/_sandbox/clock/advance", 403},
+			{"192.0.2.1:1234", "POST", "/_sandbox/reset", 403},
+			{"not-an-address", "GET", "/_sandbox/merchants", 403},
+			{"172.18.0.1:5000", "GET", "/_sandbox/health", 200},
+			{"172.18.0.1:5000", "POST", "/api/merchant/payment-channel", 415}, // BJPAY surface: its own checks, not the guard
+		}
+		for _, tt := range tests {
+			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(`{"by":"1m"}`))
+			req.RemoteAddr = tt.remote
+			rec := httptest.NewRecorder()
+			sb.Handler().ServeHTTP(rec, req)
+			want := tt.status
+			if expose && want == 403 {
+				want = 200
+			}
+			if rec.Code != want {
+				t.Errorf("expose=%v %s %s from %s: %d %s, want %d", expose, tt.method, tt.path, tt.remote, rec.Code, rec.Body, want)
+			}
+			if rec.Code == 403 && !strings.Contains(rec.Body.String(), "--expose-control") {
+				t.Errorf("403 does not say how to expose the control API: %s", rec.Body)
+			}
+		}
+	}
+}

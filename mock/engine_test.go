@@ -113,6 +113,7 @@ func (e *engine) create(t testing.TB, ref, notifyURL string, fields map[string]a
 func (e *engine) control(t testing.TB, method, path, body string) (int, string) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.RemoteAddr = loopbackClient
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
 	return rec.Code, rec.Body.String()

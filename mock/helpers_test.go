@@ -109,12 +109,17 @@ type response struct {
 	Body    string
 }
 
+// loopbackClient is where test requests come from: a developer's machine,
+// which the control API answers without --expose-control.
+const loopbackClient = "127.0.0.1:49152"
+
 // do sends one request to h and decodes the envelope, failing the test if
 // the answer is not one.
 func do(t testing.TB, h http.Handler, method, path string, header http.Header, body []byte) response {
 	t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.Header = header
+	req.RemoteAddr = loopbackClient
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	r := response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.String()}

@@ -49,6 +49,13 @@ type Options struct {
 	// NoSandboxHeaders leaves X-Sandbox-Delivery-Id and X-Sandbox-Attempt
 	// off notifies.
 	NoSandboxHeaders bool
+	// ExposeControl lets clients other than loopback ones use the control
+	// API (and the dashboard). [sandbox] By default only loopback clients
+	// may: a sandbox listening on every interface, as in a container,
+	// must not hand its clock and its payments to the network by accident.
+	// Health, the OpenAPI document and the hosted payment page answer
+	// everyone.
+	ExposeControl bool
 	// Logger receives structured logs; discarded when nil.
 	Logger *slog.Logger
 }
@@ -72,6 +79,7 @@ type Sandbox struct {
 	log          *slog.Logger
 	seq          atomic.Uint64
 	handler      http.Handler
+	exposeCtl    bool
 	closeOnce    sync.Once
 
 	mu        sync.RWMutex
@@ -156,6 +164,7 @@ func New(opts Options) (*Sandbox, error) {
 	s.SetScenarios(opts.Scenarios)
 	s.sched = newScheduler(s.clock)
 	s.notifier = newNotifier(workers, s.clock, s.sched, s.journal, s.wallNow, s.log, !opts.NoSandboxHeaders)
+	s.exposeCtl = opts.ExposeControl
 	s.handler = s.routes()
 	return s, nil
 }

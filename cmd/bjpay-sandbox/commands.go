@@ -28,6 +28,7 @@ func commands() []command {
 		{"fixture", "write signed notify callbacks (valid and broken) for unit tests", runFixture},
 		{"notify", "send one signed notify to a webhook now", runNotify},
 		{"scenarios", "lint or list scenario files", runScenarios},
+		{"health", "check that a sandbox answers (exit 1 when not): for HEALTHCHECK and scripts", runHealth},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -40,6 +40,7 @@ type serveOptions struct {
 	scenarios    []string
 	workers      int
 	noDebugHdrs  bool
+	exposeCtl    bool
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,6 +65,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	fs.IntVar(&o.workers, "notify-workers", 16, "`N` notifies in flight at most")
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
+	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API (/_sandbox/...); needed in a container whose control API is called from outside it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -88,6 +90,7 @@ type server struct {
 	log       *slog.Logger
 	seed      int64
 	ownSecret bool // the first merchant's secret came from the user: never print it
+	exposeCtl bool
 }
 
 // newServer loads the configuration, builds the sandbox and binds the
@@ -130,7 +133,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 		seed = rand.Int64N(1<<31-1) + 1 // gofakeit treats 0 as "random, unreported"
 	}
 	sb, err := mock.New(mock.Options{Config: cfg, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
-		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs})
+		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl})
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +158,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		ownSecret: ownSecret,
+		exposeCtl: o.exposeCtl,
 	}, nil
 }
 
@@ -207,6 +211,13 @@ func clockLine(c *mock.SandboxClock) string {
 	return "real"
 }
 
+func controlAudience(exposed bool) string {
+	if exposed {
+		return "open to every client: --expose-control"
+	}
+	return "loopback clients only"
+}
+
 // printBanner tells a newcomer where the sandbox is and how to call it.
 // The demo merchant's secret is public and printed; a secret the user gave
 // is not.
@@ -232,12 +243,12 @@ func (s *server) printBanner(w io.Writer) {
   seed             %d
   clock            %s
   scenarios        %d (reference prefixes such as PAID-, DELAY-, EXPIRE- pick library ones)
-  control API      %s/_sandbox/  (health, transactions, deliveries, clock, scenarios)
+  control API      %s/_sandbox/  (health, transactions, deliveries, clock, scenarios; %s)
 
 Try:
   curl -s -X POST %s/api/merchant/payment-channel \
     -H 'Content-Type: application/json' -H 'X-Client-Id: %s' \
     -H "X-Client-Secret: %s" -H "X-Request-Time: $(date +%%Y-%%m-%%dT%%H:%%M:%%S%%:z)"
 
-`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), len(s.sandbox.Scenarios()), base, base, m.ClientID, secretArg)
+`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, m.ClientID, secretArg)
 }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock"
+)
+
+const healthExamples = `  # Is the sandbox on the default address up? (exit 0 when it is)
+  bjpay-sandbox health
+
+  # In a script, after starting it in the background:
+  bjpay-sandbox serve --addr 127.0.0.1:9090 & bjpay-sandbox health --addr 127.0.0.1:9090 --wait 10s
+
+  # A container's HEALTHCHECK: BJPAY_SANDBOX_ADDR is serve's address too,
+  # so the check probes wherever serve listens. Distroless images have no
+  # curl; the binary checks itself.
+  HEALTHCHECK CMD ["bjpay-sandbox", "health"]
+`
+
+func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		addr    string
+		timeout time.Duration
+		wait    time.Duration
+	)
+	fs := newFlagSet("health", "[--addr HOST:PORT] [--timeout D] [--wait D]", healthExamples, stderr)
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "`HOST:PORT` the sandbox listens on, as given to serve (:8080 probes 127.0.0.1:8080)")
+	fs.DurationVar(&timeout, "timeout", 3*time.Second, "how long one probe may take")
+	fs.DurationVar(&wait, "wait", 0, "keep probing until healthy or this long has passed (0: probe once)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("", "--addr %q is not HOST:PORT: %v", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1" // serve listens on every interface; loopback is one
+	}
+	if timeout <= 0 || wait < 0 {
+		return usagef("", "--timeout must be positive and --wait not negative; got %s and %s", timeout, wait)
+	}
+	target := "http://" + net.JoinHostPort(host, port) + mock.ControlPrefix + "/health"
+
+	client := &http.Client{Timeout: timeout}
+	deadline := time.Now().Add(wait)
+	for {
+		body, err := probe(ctx, client, target)
+		if err == nil {
+			fmt.Fprintln(stdout, body)
+			return nil
+		}
+		if !time.Now().Before(deadline) || ctx.Err() != nil {
+			fmt.Fprintf(stderr, "bjpay-sandbox health: %s: %v\n", target, err)
+			return errSilent
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// probe GETs the health endpoint; healthy is a 200.
+func probe(ctx context.Context, client *http.Client, target string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
+		return "", uerr.Err // the URL is printed already
+	} else if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	body := strings.TrimSpace(string(b))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("answered %s: %s", resp.Status, body)
+	}
+	return body, nil
+}
