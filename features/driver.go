@@ -17,7 +17,7 @@ import (
 // reach the merchant under test.
 //
 //	sandbox:
-//	  listen: 127.0.0.1:18080
+//	  listen: 127.0.0.1:18080  # or url: http://sandbox:8080, a running one
 //	merchant:
 //	  clientId: 2f9d6a0e-1c3b-4d5e-8f70-123456789abc
 //	  clientSecret: merchant-secret
@@ -35,8 +35,13 @@ import (
 type Driver struct {
 	At      scenarios.Positions `yaml:"-"`
 	Sandbox struct {
-		At     scenarios.Positions `yaml:"-"`
-		Listen string              `yaml:"listen"`
+		At scenarios.Positions `yaml:"-"`
+		// Listen is where the test command starts a sandbox of its own,
+		// the base URL the merchant is configured to call.
+		Listen string `yaml:"listen"`
+		// URL, instead, is a sandbox already running (in docker-compose,
+		// say) that the merchant calls; its control API must be reachable.
+		URL string `yaml:"url"`
 	} `yaml:"sandbox"`
 	Merchant Merchant `yaml:"merchant"`
 }
@@ -122,8 +127,17 @@ func ParseDriver(file string, data []byte) (*Driver, error) {
 		}
 		return whole
 	}
-	if _, port, err := net.SplitHostPort(d.Sandbox.Listen); err != nil || port == "" {
-		errs.Add(at(d.Sandbox.At, "listen"), "sandbox.listen is %q; expected host:port, e.g. 127.0.0.1:18080, the base URL the merchant is configured to call", d.Sandbox.Listen)
+	switch sb := d.Sandbox; {
+	case sb.Listen != "" && sb.URL != "":
+		errs.Add(at(sb.At, "url"), "sandbox has both listen and url; expected one: listen to start a sandbox for the run, url to use one already running")
+	case sb.URL != "":
+		if msg := checkURL(sb.URL); msg != "" {
+			errs.Add(at(sb.At, "url"), "sandbox.url %s", msg)
+		}
+	default:
+		if _, port, err := net.SplitHostPort(sb.Listen); err != nil || port == "" {
+			errs.Add(at(sb.At, "listen"), "sandbox.listen is %q; expected host:port, e.g. 127.0.0.1:18080, the base URL the merchant is configured to call (or sandbox.url, a sandbox already running)", sb.Listen)
+		}
 	}
 	m := &d.Merchant
 	for _, f := range []struct{ name, v string }{{"clientId", m.ClientID}, {"clientSecret", m.ClientSecret}} {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bjpay/bjpay-sandbox/cmd/demo-merchant/shop"
+	"github.com/bjpay/bjpay-sandbox/mock"
 )
 
 // freeAddr returns a loopback address nobody listens on (for a moment).
@@ -28,12 +30,19 @@ func freeAddr(t *testing.T) string {
 func demoDriver(t *testing.T, bug shop.Bug, checkout bool) string {
 	t.Helper()
 	listen := freeAddr(t)
+	return writeDemoDriver(t, bug, checkout, "http://"+listen, "listen: "+listen)
+}
+
+// writeDemoDriver starts the demo merchant calling sandboxURL and writes
+// its driver file with sandboxLine under sandbox:.
+func writeDemoDriver(t *testing.T, bug shop.Bug, checkout bool, sandboxURL, sandboxLine string) string {
+	t.Helper()
 	var h http.Handler
 	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(merchant.Close)
-	h = shop.New(shop.Config{SandboxURL: "http://" + listen, ClientID: "m-1", ClientSecret: "s-1", PublicURL: merchant.URL, Bug: bug}).Handler()
+	h = shop.New(shop.Config{SandboxURL: sandboxURL, ClientID: "m-1", ClientSecret: "s-1", PublicURL: merchant.URL, Bug: bug}).Handler()
 
-	yaml := "sandbox:\n  listen: " + listen + "\nmerchant:\n  clientId: m-1\n  clientSecret: s-1\n  notifyUrl: " + merchant.URL + "/webhook/bjpay\n"
+	yaml := "sandbox:\n  " + sandboxLine + "\nmerchant:\n  clientId: m-1\n  clientSecret: s-1\n  notifyUrl: " + merchant.URL + "/webhook/bjpay\n"
 	if checkout {
 		yaml += "  checkout:\n    method: POST\n    url: " + merchant.URL + "/checkout\n    body: '{\"amount\": {{.Amount}}, \"paymentCode\": \"{{.PaymentCode}}\"}'\n    referenceNumber: referenceNumber\n" +
 			"  orderStatus:\n    method: GET\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n"
@@ -141,5 +150,48 @@ func TestTestCommandUnreachableMerchant(t *testing.T) {
 	code, _, stderr := runCLI(t, "test", "--merchant", path, "--wait", "300ms")
 	if code != 1 || !strings.Contains(stderr, "the merchant is not reachable at its notifyUrl") || !strings.Contains(stderr, "connection refused") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestTestCommandRunningSandbox: with sandbox.url the suite runs against a
+// sandbox already running, as in docker-compose, registering the merchant
+// under test when the sandbox does not know it.
+func TestTestCommandRunningSandbox(t *testing.T) {
+	tests := []struct {
+		name     string
+		merchant *mock.Merchant // configured in the running sandbox besides the demo one
+		down     bool
+		extra    string // more driver lines under sandbox:
+		code     int
+		out      string
+	}{
+		{name: "registers the merchant", code: 0, out: "Result: PASS\n"},
+		{name: "merchant configured", merchant: &mock.Merchant{Name: "shop", ClientID: "m-1", ClientSecret: "s-1"}, code: 0, out: "Result: PASS\n"},
+		{name: "another secret", merchant: &mock.Merchant{Name: "shop", ClientID: "m-1", ClientSecret: "other"}, code: 1, out: "it knows client id m-1 with another secret"},
+		{name: "sandbox down", down: true, code: 1, out: "not healthy after 300ms"},
+		{name: "listen and url", extra: "\n  listen: 127.0.0.1:18080", code: 2, out: "sandbox has both listen and url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mock.DefaultConfig()
+			if tt.merchant != nil {
+				cfg.Merchants = append(cfg.Merchants, *tt.merchant)
+			}
+			sb, err := mock.New(mock.Options{Config: cfg, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { sb.Close(context.Background()) })
+			srv := httptest.NewServer(sb.Handler())
+			t.Cleanup(srv.Close)
+			if tt.down {
+				srv.Close()
+			}
+			driver := writeDemoDriver(t, "", true, srv.URL, "url: "+srv.URL+tt.extra)
+			code, stdout, stderr := runCLI(t, "test", "--merchant", driver, "--format", "progress", "--wait", "300ms")
+			if code != tt.code || !strings.Contains(stdout+stderr, tt.out) {
+				t.Errorf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", code, tt.code, tt.out, stdout, stderr)
+			}
+		})
 	}
 }

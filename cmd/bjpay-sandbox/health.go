@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
@@ -51,17 +50,23 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	target := "http://" + net.JoinHostPort(host, port) + mock.ControlPrefix + "/health"
 
-	client := &http.Client{Timeout: timeout}
+	body, err := waitHealthy(ctx, &http.Client{Timeout: timeout}, target, wait)
+	if err != nil {
+		fmt.Fprintf(stderr, "bjpay-sandbox health: %s: %v\n", target, err)
+		return errSilent
+	}
+	fmt.Fprintln(stdout, body)
+	return nil
+}
+
+// waitHealthy GETs a sandbox's health endpoint until it answers 200 or
+// wait has passed (one probe when wait is 0), and returns the answer.
+func waitHealthy(ctx context.Context, client *http.Client, target string, wait time.Duration) (string, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		body, err := probe(ctx, client, target)
-		if err == nil {
-			fmt.Fprintln(stdout, body)
-			return nil
-		}
-		if !time.Now().Before(deadline) || ctx.Err() != nil {
-			fmt.Fprintf(stderr, "bjpay-sandbox health: %s: %v\n", target, err)
-			return errSilent
+		if err == nil || !time.Now().Before(deadline) || ctx.Err() != nil {
+			return body, err
 		}
 		select {
 		case <-ctx.Done():
@@ -76,17 +81,14 @@ func probe(ctx context.Context, client *http.Client, target string) (string, err
 	if err != nil {
 		return "", err
 	}
-	resp, err := client.Do(req)
+	status, body, err := do(client, req)
 	if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
 		return "", uerr.Err // the URL is printed already
 	} else if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	body := strings.TrimSpace(string(b))
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("answered %s: %s", resp.Status, body)
+	if status != http.StatusOK {
+		return "", fmt.Errorf("answered %d: %s", status, body)
 	}
 	return body, nil
 }

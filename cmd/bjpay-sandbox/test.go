@@ -111,29 +111,19 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 
-	// The sandbox, with the merchant under test as its only merchant.
-	cfg := mock.DefaultConfig()
 	m := driver.Merchant
-	cfg.Merchants = []mock.Merchant{{Name: "Merchant under test", ClientID: m.ClientID, ClientSecret: m.ClientSecret, NotifyURL: m.NotifyURL}}
-	sb, err := mock.New(mock.Options{Config: cfg, Seed: 1, NotifyWorkers: 16,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return err
+	sandboxURL := strings.TrimRight(driver.Sandbox.URL, "/")
+	if sandboxURL == "" {
+		base, stop, err := startSandbox(driver)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		sandboxURL = base
+	} else if err := useSandbox(ctx, sandboxURL, m, wait); err != nil {
+		fmt.Fprintf(stderr, "bjpay-sandbox test: sandbox.url %s: %v\n", sandboxURL, err)
+		return errSilent
 	}
-	ln, err := net.Listen("tcp", driver.Sandbox.Listen)
-	if err != nil {
-		sb.Close(context.Background())
-		return fmt.Errorf("sandbox.listen %s: %w (is another sandbox running there?)", driver.Sandbox.Listen, err)
-	}
-	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer func() {
-		shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-		sb.Close(shutdown)
-	}()
-	sandboxURL := "http://" + ln.Addr().String()
 
 	if err := waitReachable(ctx, m.NotifyURL, wait); err != nil {
 		fmt.Fprintf(stderr, "bjpay-sandbox test: the merchant is not reachable at its notifyUrl %s after %s: %v\nStart it first, configured with the BJPAY base URL %s.\n", m.NotifyURL, wait, err, sandboxURL)
@@ -180,6 +170,87 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errSilent
 	}
 	return nil
+}
+
+// startSandbox starts a sandbox on the driver's sandbox.listen with the
+// merchant under test as its only merchant; stop shuts it down.
+func startSandbox(driver *features.Driver) (baseURL string, stop func(), err error) {
+	cfg := mock.DefaultConfig()
+	m := driver.Merchant
+	cfg.Merchants = []mock.Merchant{{Name: "Merchant under test", ClientID: m.ClientID, ClientSecret: m.ClientSecret, NotifyURL: m.NotifyURL}}
+	sb, err := mock.New(mock.Options{Config: cfg, Seed: 1, NotifyWorkers: 16,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", driver.Sandbox.Listen)
+	if err != nil {
+		sb.Close(context.Background())
+		return "", nil, fmt.Errorf("sandbox.listen %s: %w (is another sandbox running there?)", driver.Sandbox.Listen, err)
+	}
+	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+		sb.Close(shutdown)
+	}, nil
+}
+
+// useSandbox readies a sandbox that is already running: it waits up to
+// wait for it to be healthy, and registers the merchant under test through
+// the control API unless the sandbox knows its credentials already.
+func useSandbox(ctx context.Context, base string, m features.Merchant, wait time.Duration) error {
+	client := &http.Client{Timeout: 10 * time.Second}
+	if _, err := waitHealthy(ctx, client, base+mock.ControlPrefix+"/health", wait); err != nil {
+		return fmt.Errorf("not healthy after %s: %w", wait, err)
+	}
+	// A BJPAY call with the merchant's credentials says whether it is known.
+	call := func() (int, string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/merchant/payment-channel", nil)
+		if err != nil {
+			return 0, "", err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(mock.HeaderClientID, m.ClientID)
+		req.Header.Set(mock.HeaderClientSecret, m.ClientSecret)
+		req.Header.Set(mock.HeaderRequestTime, time.Now().Format(time.RFC3339))
+		return do(client, req)
+	}
+	status, body, err := call()
+	if err != nil || status == http.StatusOK {
+		return err
+	}
+	if status != http.StatusUnauthorized {
+		return fmt.Errorf("Get Available Payment with the merchant's credentials answered %d: %s", status, body)
+	}
+	reg, _ := json.Marshal(map[string]string{"name": "Merchant under test", "clientId": m.ClientID, "clientSecret": m.ClientSecret, "notifyUrl": m.NotifyURL})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+mock.ControlPrefix+"/merchants", strings.NewReader(string(reg)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	switch status, body, err := do(client, req); {
+	case err != nil:
+		return err
+	case status == http.StatusConflict:
+		return fmt.Errorf("it knows client id %s with another secret (Get Available Payment answered 401); give the driver file the secret the sandbox has", m.ClientID)
+	case status != http.StatusCreated:
+		return fmt.Errorf("registering the merchant through POST %s/merchants answered %d: %s", mock.ControlPrefix, status, body)
+	}
+	return nil
+}
+
+// do sends req and reads at most 4 KiB of the answer.
+func do(client *http.Client, req *http.Request) (int, string, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	return resp.StatusCode, strings.TrimSpace(string(b)), nil
 }
 
 // isTerminal reports whether w is a terminal that takes colours (and
