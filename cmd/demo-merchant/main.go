@@ -25,7 +25,11 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return // the flags were printed
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo-merchant:", err)
 		os.Exit(2)
 	}
