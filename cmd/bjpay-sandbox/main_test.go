@@ -260,7 +260,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "fixture from env", args: []string{"fixture", "--seed", "1", "--time", "2026-11-24T10:00:00+07:00", "--variant", "missing-signature"},
 			env: map[string]string{"BJPAY_SANDBOX_CLIENT_ID": "a", "BJPAY_SANDBOX_CLIENT_SECRET": "b", "BJPAY_SANDBOX_FORMAT": "curl"}, code: 0, stdout: "# missing-signature-1: a correct merchant must reject it."},
 		{name: "notify --help", args: []string{"notify", "--help"}, code: 0, stderr: "[$BJPAY_SANDBOX_URL]"},
-		{name: "health of nothing", args: []string{"health", "--addr", "127.0.0.1:1"}, code: 1, stderr: "bjpay-sandbox health: http://127.0.0.1:1/_sandbox/health: "}, // the table cancels ctx; refusal is checked in TestDockerImageBuild
+		{name: "health of nothing", args: []string{"health", "--addr", "127.0.0.1:1"}, code: 1, stderr: "bjpay-sandbox health: http://127.0.0.1:1/_sandbox/health: "}, // the table cancels ctx; refusal is checked in TestPackaging
 		{name: "health bad addr", args: []string{"health", "--addr", "8080"}, code: 2, stderr: `--addr "8080" is not HOST:PORT`},
 		{name: "health bad wait", args: []string{"health", "--wait", "-1s"}, code: 2, stderr: "--wait not negative; got 3s and -1s"},
 		{name: "version", args: []string{"version"}, code: 0, stdout: "bjpay-sandbox "},
