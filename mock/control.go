@@ -29,6 +29,9 @@ func (s *Sandbox) controlRoutes(r *mux.Router) {
 	// Health, for container checks and scripts waiting for start-up.
 	c.Public("/health", s.ctlHealth).Methods(http.MethodGet)
 
+	// This API's OpenAPI document, public: it describes, it reveals nothing.
+	c.Public("/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
+
 	// Merchants: credentials created on the fly isolate parallel tests.
 	c.HandleFunc("/merchants", s.ctlListMerchants).Methods(http.MethodGet)
 	c.HandleFunc("/merchants", s.ctlCreateMerchant).Methods(http.MethodPost)
