@@ -253,3 +253,21 @@ func TestControlLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestControlAllow: a 405 on the control API names the methods the path
+// takes, as HTTP requires.
+func TestControlAllow(t *testing.T) {
+	h := newSandbox(t, mock.Config{}).Handler()
+	tests := []struct{ method, path, allow string }{
+		{"DELETE", "/_sandbox/transactions", "GET"},
+		{"GET", "/_sandbox/clock/advance", "POST"},
+		{"PUT", "/_sandbox/merchants", "GET, POST"},
+		{"PATCH", "/_sandbox/transactions/REF-1/pay", "POST"},
+	}
+	for _, tt := range tests {
+		r := do(t, h, tt.method, tt.path, http.Header{}, nil)
+		if r.Status != 405 || r.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d Allow %q, want 405 Allow %q", tt.method, tt.path, r.Status, r.Header.Get("Allow"), tt.allow)
+		}
+	}
+}

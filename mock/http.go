@@ -65,6 +65,7 @@ func (s *Sandbox) routes() http.Handler {
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasPrefix(req.URL.Path, ControlPrefix+"/") {
+			w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
 			s.writeError(w, req, sandboxErr(http.StatusMethodNotAllowed, "method %s is not allowed on %s; the control API reads with GET and acts with POST", req.Method, req.URL.Path))
 			return
 		}
@@ -72,6 +73,21 @@ func (s *Sandbox) routes() http.Handler {
 		s.writeError(w, req, sandboxErr(http.StatusMethodNotAllowed, "method %s is not allowed on %s; every BJPAY API call is POST", req.Method, req.URL.Path))
 	})
 	return r
+}
+
+// allowedMethods lists the methods the router serves at req's path, for
+// the Allow header HTTP requires on a 405.
+func allowedMethods(r *mux.Router, req *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if r.Match(probe, &match) && match.MatchErr == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // call is what the common checks hand to a BJPAY handler.

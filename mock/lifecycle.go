@@ -105,7 +105,7 @@ func (s *Sandbox) notify(tx *Transaction, status string) []string {
 func (s *Sandbox) notifyAs(tx *Transaction, note Notification, p *deliveryPolicy) []string {
 	m := s.merchant(tx.ClientID)
 	if m == nil { // removed by a reset since
-		return nil
+		return []string{}
 	}
 	return s.notifier.send(tx.ClientID, tx.FinishNotifyURL, m.key, note, p)
 }
