@@ -53,6 +53,7 @@ func (s *Sandbox) routes() http.Handler {
 	r.Handle("/api/merchant/transaction/inquiry/{referenceNumber}", s.bjpay(s.handleInquiry)).Methods(http.MethodPost)
 
 	s.controlRoutes(r)
+	s.uiRoutes(controlRouter{s, r})
 
 	// [sandbox] BJPAY documents no answer for unknown routes or methods:
 	// the sandbox envelope with the HTTP status as the code.

@@ -39,12 +39,14 @@ type Attempt struct {
 type journal struct {
 	mu       sync.RWMutex
 	attempts []Attempt
+	changed  func() // called after every change, outside the lock
 }
 
 func (j *journal) add(a Attempt) {
 	j.mu.Lock()
 	j.attempts = append(j.attempts, a)
 	j.mu.Unlock()
+	j.changed()
 }
 
 // list returns the attempts matching the filters ("" matches all).
@@ -64,4 +66,5 @@ func (j *journal) reset() {
 	j.mu.Lock()
 	j.attempts = nil
 	j.mu.Unlock()
+	j.changed()
 }

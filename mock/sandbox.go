@@ -79,8 +79,11 @@ type Sandbox struct {
 	log          *slog.Logger
 	seq          atomic.Uint64
 	handler      http.Handler
-	exposeCtl    bool
-	closeOnce    sync.Once
+	// version counts changes to transactions and the journal, for the
+	// dashboard's live updates: one atomic add, nothing more, on the hot path.
+	version   atomic.Uint64
+	exposeCtl bool
+	closeOnce sync.Once
 
 	mu        sync.RWMutex
 	merchants map[string]*merchant
@@ -121,14 +124,14 @@ func New(opts Options) (*Sandbox, error) {
 		merchants: make(map[string]*merchant, len(cfg.Merchants)),
 		initial:   cfg.Merchants,
 		channels:  make(map[string]*Channel, len(cfg.Channels)),
-		store:     newStore(),
-		journal:   &journal{},
 		clock:     opts.Clock,
 		wallNow:   opts.WallNow,
 		dest:      newDestGen(opts.Seed),
 		publicURL: strings.TrimRight(opts.PublicURL, "/"),
 		log:       opts.Logger,
 	}
+	changed := func() { s.version.Add(1) }
+	s.store, s.journal = newStore(changed), &journal{changed: changed}
 	if s.clock == nil {
 		s.clock, _ = NewSandboxClock(ClockReal, 1)
 	}

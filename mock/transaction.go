@@ -60,13 +60,17 @@ type Item struct {
 // (references are unique per merchant, not globally). Safe for concurrent
 // use; it hands out copies so callers never share mutable state.
 type store struct {
-	mu  sync.RWMutex
-	txs map[storeKey]*Transaction
+	mu       sync.RWMutex
+	txs      map[storeKey]*Transaction
+	byNumber map[string]storeKey // transactionNumber → key, for the hosted page
+	changed  func()              // called after every change, outside the lock
 }
 
 type storeKey struct{ clientID, ref string }
 
-func newStore() *store { return &store{txs: make(map[storeKey]*Transaction)} }
+func newStore(changed func()) *store {
+	return &store{txs: make(map[storeKey]*Transaction), byNumber: make(map[string]storeKey), changed: changed}
+}
 
 // exists reports whether the merchant already used ref.
 func (s *store) exists(clientID, ref string) bool {
@@ -82,11 +86,14 @@ func (s *store) exists(clientID, ref string) bool {
 func (s *store) insert(tx *Transaction) bool {
 	k := storeKey{tx.ClientID, tx.ReferenceNumber}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.txs[k]; ok {
+		s.mu.Unlock()
 		return false
 	}
 	s.txs[k] = tx
+	s.byNumber[tx.TransactionNumber] = k
+	s.mu.Unlock()
+	s.changed()
 	return true
 }
 
@@ -95,13 +102,18 @@ func (s *store) insert(tx *Transaction) bool {
 // transaction or fn reports no change.
 func (s *store) update(clientID, ref string, fn func(*Transaction) bool) (tx Transaction, ok bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	t, found := s.txs[storeKey{clientID, ref}]
 	if !found {
+		s.mu.Unlock()
 		return Transaction{}, false
 	}
 	changed := fn(t)
-	return *t, changed
+	tx = *t
+	s.mu.Unlock()
+	if changed {
+		s.changed()
+	}
+	return tx, changed
 }
 
 // list returns copies of the transactions keep accepts, newest first.
@@ -127,7 +139,9 @@ func (s *store) list(keep func(*Transaction) bool) []Transaction {
 func (s *store) reset() {
 	s.mu.Lock()
 	s.txs = make(map[storeKey]*Transaction)
+	s.byNumber = make(map[string]storeKey)
 	s.mu.Unlock()
+	s.changed()
 }
 
 // get returns a copy of the merchant's transaction with reference ref. The
@@ -140,4 +154,15 @@ func (s *store) get(clientID, ref string) (Transaction, bool) {
 		return Transaction{}, false
 	}
 	return *tx, true
+}
+
+// byTransactionNumber returns a copy of the transaction with that number.
+func (s *store) byTransactionNumber(number string) (Transaction, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k, ok := s.byNumber[number]
+	if !ok {
+		return Transaction{}, false
+	}
+	return *s.txs[k], true
 }

@@ -243,12 +243,13 @@ func (s *server) printBanner(w io.Writer) {
   seed             %d
   clock            %s
   scenarios        %d (reference prefixes such as PAID-, DELAY-, EXPIRE- pick library ones)
-  control API      %s/_sandbox/  (health, transactions, deliveries, clock, scenarios; %s)
+  dashboard        %s/_sandbox/  (in a browser; %s)
+  control API      %s/_sandbox/{health,transactions,deliveries,clock,scenarios}  (JSON)
 
 Try:
   curl -s -X POST %s/api/merchant/payment-channel \
     -H 'Content-Type: application/json' -H 'X-Client-Id: %s' \
     -H "X-Client-Secret: %s" -H "X-Request-Time: $(date +%%Y-%%m-%%dT%%H:%%M:%%S%%:z)"
 
-`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, m.ClientID, secretArg)
+`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, base, m.ClientID, secretArg)
 }

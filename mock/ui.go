@@ -1,0 +1,208 @@
+package mock
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// The browser pages: the dashboard (developers, loopback unless the
+// control API is exposed) and the hosted payment page (customers, anyone).
+// Server-rendered html/template pages that read without JavaScript; a
+// little vanilla JS adds the buttons' actions, live updates and the
+// countdown. Every asset is embedded: no CDN, no web font, so the pages work
+// offline.
+
+//go:embed web
+var webFS embed.FS
+
+// pages holds each page's template, parsed once with the shared layout.
+var pages = func() map[string]*template.Template {
+	out := map[string]*template.Template{}
+	for _, page := range []string{"dashboard", "transaction", "pay", "notfound"} {
+		out[page] = template.Must(template.New("layout.html").Funcs(uiFuncs).ParseFS(webFS, "web/layout.html", "web/"+page+".html"))
+	}
+	return out
+}()
+
+var uiFuncs = template.FuncMap{
+	"rupiah": rupiah,
+	"when":   func(t time.Time) string { return t.In(wib).Format("2 Jan 2006 15:04:05 MST") },
+	"lower":  strings.ToLower,
+	"pretty": prettyJSON,
+	"path":   url.PathEscape,
+	"query":  url.QueryEscape,
+	"list":   func(v ...string) []string { return v },
+	// trusted marks a URL the sandbox checked when the payment was created
+	// (finishReturnUrl: no javascript:, data: or vbscript:) or made itself
+	// (a deeplink), so an app scheme such as gojek:// or myapp:// is kept.
+	"trusted": func(s string) template.URL { return template.URL(s) },
+}
+
+// rupiah formats an amount as Indonesians write it: Rp58.000.
+func rupiah(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte('.')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-Rp" + b.String()
+	}
+	return "Rp" + b.String()
+}
+
+// prettyJSON indents a JSON body for reading; anything else stays as it is.
+func prettyJSON(s string) string {
+	var buf bytes.Buffer
+	if json.Indent(&buf, []byte(s), "", "  ") != nil {
+		return s
+	}
+	return buf.String()
+}
+
+// uiRoutes registers the pages. The dashboard is a control surface
+// (loopback only unless exposed); the hosted payment page and the assets
+// are public, since customers' phones open them.
+func (s *Sandbox) uiRoutes(c controlRouter) {
+	// The dashboard: transactions, clock, scenarios.
+	c.HandleFunc("/", s.uiDashboard).Methods(http.MethodGet)
+	// A transaction with its delivery history.
+	c.HandleFunc("/ui/transactions/{transactionNumber}", s.uiTransaction).Methods(http.MethodGet)
+	// What changed since: the dashboard polls it for live updates.
+	c.HandleFunc("/ui/version", s.uiVersion).Methods(http.MethodGet)
+
+	// The hosted payment page, and its Pay / Cancel form.
+	c.Public("/pay/{transactionNumber}", s.payPage).Methods(http.MethodGet)
+	c.Public("/pay/{transactionNumber}", s.payAction).Methods(http.MethodPost)
+	c.Public("/pay/{transactionNumber}/qr.svg", s.payQR).Methods(http.MethodGet)
+
+	// CSS and JS of both.
+	static, _ := fs.Sub(webFS, "web/static")
+	files := http.StripPrefix(ControlPrefix+"/static/", http.FileServer(http.FS(static)))
+	c.r.PathPrefix(ControlPrefix + "/static/").Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache") // revalidated by modification time; the binary's assets may change between runs
+		files.ServeHTTP(w, r)
+	})).Methods(http.MethodGet)
+}
+
+// render writes a page. Pages allow only their own scripts and styles.
+func (s *Sandbox) render(w http.ResponseWriter, status int, page string, data any) {
+	var buf bytes.Buffer
+	if err := pages[page].Execute(&buf, data); err != nil {
+		s.log.Error("render page", "page", page, "err", err)
+		http.Error(w, "the page could not be rendered: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// notFound renders the HTML 404 of the pages.
+func (s *Sandbox) notFound(w http.ResponseWriter, what string) {
+	s.render(w, http.StatusNotFound, "notfound", map[string]string{"Title": "Not found", "What": what})
+}
+
+// dashboardLimit is how many transactions the dashboard lists at most.
+const dashboardLimit = 200
+
+// txRow is a dashboard line: a transaction and its deliveries in short.
+type txRow struct {
+	Transaction
+	Attempts    int
+	LastOutcome string
+}
+
+func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	filter := struct{ ClientID, Status, Reference string }{q.Get("clientId"), strings.ToUpper(q.Get("status")), strings.TrimSpace(q.Get("reference"))}
+	version := s.version.Load() // before reading, so a change during it shows next time
+	all := s.store.list(func(tx *Transaction) bool { return true })
+	counts := map[string]int{}
+	var rows []txRow
+	matched := 0
+	for _, tx := range all {
+		counts[tx.Status]++
+		if (filter.ClientID != "" && tx.ClientID != filter.ClientID) || (filter.Status != "" && tx.Status != filter.Status) ||
+			(filter.Reference != "" && !strings.Contains(strings.ToLower(tx.ReferenceNumber), strings.ToLower(filter.Reference))) {
+			continue
+		}
+		matched++
+		if len(rows) < dashboardLimit {
+			rows = append(rows, txRow{Transaction: tx})
+		}
+	}
+	byRef := map[storeKey]*txRow{}
+	for i := range rows {
+		byRef[storeKey{rows[i].ClientID, rows[i].ReferenceNumber}] = &rows[i]
+	}
+	for _, a := range s.journal.list("", "") {
+		if row := byRef[storeKey{a.ClientID, a.ReferenceNumber}]; row != nil {
+			row.Attempts++
+			row.LastOutcome = a.Outcome
+		}
+	}
+	s.mu.RLock()
+	merchants := make([]merchantView, 0, len(s.merchants))
+	for _, m := range s.merchants {
+		merchants = append(merchants, merchantView{m.Name, m.ClientID, m.NotifyURL, nil})
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(merchants, func(a, b merchantView) int { return strings.Compare(a.ClientID, b.ClientID) })
+	var scns []scenarioView
+	for _, sc := range s.Scenarios() {
+		scns = append(scns, scenarioView{sc.Name, sc.Description, sc.File, sc.At[""].Line})
+	}
+	s.render(w, http.StatusOK, "dashboard", map[string]any{
+		"Title": "Dashboard", "Clock": s.clockView(), "Filter": filter, "Merchants": merchants,
+		"Statuses": []string{StatusPending, StatusPaid, StatusFailed, StatusExpired}, "Counts": counts,
+		"Rows": rows, "Matched": matched, "Total": len(all), "Limit": dashboardLimit,
+		"Scenarios": scns, "Version": version,
+	})
+}
+
+func (s *Sandbox) uiTransaction(w http.ResponseWriter, r *http.Request) {
+	version := s.version.Load()
+	tx, ok := s.store.byTransactionNumber(mux.Vars(r)["transactionNumber"])
+	if !ok {
+		s.notFound(w, fmt.Sprintf("No transaction numbered %q. It may have been forgotten by a reset.", mux.Vars(r)["transactionNumber"]))
+		return
+	}
+	var merchantName string
+	if m := s.merchant(tx.ClientID); m != nil {
+		merchantName = m.Name
+	}
+	s.render(w, http.StatusOK, "transaction", map[string]any{
+		"Title": tx.ReferenceNumber, "Tx": tx, "Merchant": merchantName, "Scenario": tx.Scenario,
+		"Deliveries": s.journal.list(tx.ClientID, tx.ReferenceNumber), "Clock": s.clockView(),
+		"Variants": Variants(), "Version": version,
+	})
+}
+
+// uiVersion answers the change counter; the dashboard reloads its content
+// when it moves.
+func (s *Sandbox) uiVersion(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeControl(w, http.StatusOK, map[string]uint64{"version": s.version.Load()})
+}
