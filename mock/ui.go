@@ -94,12 +94,17 @@ func (s *Sandbox) uiRoutes(c controlRouter) {
 	c.Public("/pay/{transactionNumber}/qr.svg", s.payQR).Methods(http.MethodGet)
 
 	// CSS and JS of both.
-	static, _ := fs.Sub(webFS, "web/static")
-	files := http.StripPrefix(ControlPrefix+"/static/", http.FileServer(http.FS(static)))
-	c.r.PathPrefix(ControlPrefix + "/static/").Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-cache") // revalidated by modification time; the binary's assets may change between runs
-		files.ServeHTTP(w, r)
-	})).Methods(http.MethodGet)
+	c.Public("/static/{file}", serveStatic).Methods(http.MethodGet)
+}
+
+// staticFS holds the pages' CSS and JS, one flat folder.
+var staticFS, _ = fs.Sub(webFS, "web/static")
+
+// serveStatic answers an asset, revalidated on each load (no-cache): the
+// binary's assets may change between runs.
+func serveStatic(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeFileFS(w, r, staticFS, mux.Vars(r)["file"])
 }
 
 // render writes a page. Pages allow only their own scripts and styles.
