@@ -104,6 +104,11 @@ type merchantView struct {
 }
 
 func (s *Sandbox) ctlListMerchants(w http.ResponseWriter, r *http.Request) {
+	writeControl(w, http.StatusOK, s.merchantViews())
+}
+
+// merchantViews lists the merchants by client id, without secrets.
+func (s *Sandbox) merchantViews() []merchantView {
 	s.mu.RLock()
 	out := make([]merchantView, 0, len(s.merchants))
 	for _, m := range s.merchants {
@@ -111,7 +116,7 @@ func (s *Sandbox) ctlListMerchants(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ClientID < out[j].ClientID })
-	writeControl(w, http.StatusOK, out)
+	return out
 }
 
 // ctlCreateMerchant registers a merchant; missing credentials are
@@ -435,12 +440,17 @@ type scenarioView struct {
 }
 
 func (s *Sandbox) ctlScenarios(w http.ResponseWriter, r *http.Request) {
+	writeControl(w, http.StatusOK, s.scenarioViews())
+}
+
+// scenarioViews lists the scenarios in the order they are tried.
+func (s *Sandbox) scenarioViews() []scenarioView {
 	list := s.Scenarios()
 	out := make([]scenarioView, len(list))
 	for i, sc := range list {
 		out[i] = scenarioView{sc.Name, sc.Description, sc.File, sc.At[""].Line}
 	}
-	writeControl(w, http.StatusOK, out)
+	return out
 }
 
 // ctlLoadScenarios replaces the user's scenarios with the YAML body, checked

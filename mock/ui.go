@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -168,22 +167,11 @@ func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 			row.LastOutcome = a.Outcome
 		}
 	}
-	s.mu.RLock()
-	merchants := make([]merchantView, 0, len(s.merchants))
-	for _, m := range s.merchants {
-		merchants = append(merchants, merchantView{m.Name, m.ClientID, m.NotifyURL, nil})
-	}
-	s.mu.RUnlock()
-	slices.SortFunc(merchants, func(a, b merchantView) int { return strings.Compare(a.ClientID, b.ClientID) })
-	var scns []scenarioView
-	for _, sc := range s.Scenarios() {
-		scns = append(scns, scenarioView{sc.Name, sc.Description, sc.File, sc.At[""].Line})
-	}
 	s.render(w, http.StatusOK, "dashboard", map[string]any{
-		"Title": "Dashboard", "Clock": s.clockView(), "Filter": filter, "Merchants": merchants,
+		"Title": "Dashboard", "Clock": s.clockView(), "Filter": filter, "Merchants": s.merchantViews(),
 		"Statuses": []string{StatusPending, StatusPaid, StatusFailed, StatusExpired}, "Counts": counts,
 		"Rows": rows, "Matched": matched, "Total": len(all), "Limit": dashboardLimit,
-		"Scenarios": scns, "Version": version,
+		"Scenarios": s.scenarioViews(), "Version": version,
 	})
 }
 
