@@ -29,6 +29,10 @@ func (s *Sandbox) controlRoutes(r *mux.Router) {
 	// Health, for container checks and scripts waiting for start-up.
 	c.Public("/health", s.ctlHealth).Methods(http.MethodGet)
 
+	// Counts, for load tests of a webhook endpoint: "were all notifies
+	// delivered?" without listing the journal.
+	c.HandleFunc("/stats", s.ctlStats).Methods(http.MethodGet)
+
 	// This API's OpenAPI document, public: it describes, it reveals nothing.
 	c.Public("/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
 
@@ -93,6 +97,17 @@ func writeControl(w http.ResponseWriter, status int, v any) {
 
 func (s *Sandbox) ctlHealth(w http.ResponseWriter, r *http.Request) {
 	writeControl(w, http.StatusOK, map[string]any{"status": "ok", "clock": s.clockView()})
+}
+
+// stats is what GET /_sandbox/stats answers.
+type stats struct {
+	Transactions map[string]int `json:"transactions"` // by status
+	Attempts     map[string]int `json:"attempts"`     // delivery attempts by outcome
+	Backlog      backlog        `json:"backlog"`
+}
+
+func (s *Sandbox) ctlStats(w http.ResponseWriter, r *http.Request) {
+	writeControl(w, http.StatusOK, stats{Transactions: s.store.statusCounts(), Attempts: s.journal.outcomeCounts(), Backlog: s.notifier.backlog()})
 }
 
 // merchantView is a merchant without its secret.

@@ -3,6 +3,7 @@ package mock_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -269,5 +270,58 @@ func TestControlAllow(t *testing.T) {
 		if r.Status != 405 || r.Header.Get("Allow") != tt.allow {
 			t.Errorf("%s %s: %d Allow %q, want 405 Allow %q", tt.method, tt.path, r.Status, r.Header.Get("Allow"), tt.allow)
 		}
+	}
+}
+
+// TestStats: the counts follow transactions and attempts as they change,
+// and the backlog empties once every notify is delivered or scheduled.
+func TestStats(t *testing.T) {
+	e := newEngine(t, "")
+	ok := newReceiver(t)
+	failing := newReceiver(t, 500)
+	stats := func() (s struct {
+		Transactions map[string]int
+		Attempts     map[string]int
+		Backlog      struct{ Queued, Scheduled, InFlight int }
+	}) {
+		t.Helper()
+		code, body := e.control(t, "GET", "/_sandbox/stats", "")
+		if code != 200 {
+			t.Fatalf("stats: %d %s", code, body)
+		}
+		if err := json.Unmarshal([]byte(body), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	e.create(t, "ST-1", ok.URL, nil)
+	e.create(t, "ST-2", failing.URL, nil)
+	e.create(t, "ST-3", "", nil)
+	if got := stats().Transactions; got[mock.StatusPending] != 3 || got[mock.StatusPaid] != 0 {
+		t.Fatalf("after 3 creates: %v, want 3 PENDING", got)
+	}
+	for _, c := range []string{"ST-1/pay", "ST-2/pay", "ST-3/fail"} {
+		if code, body := e.control(t, "POST", "/_sandbox/transactions/"+c, ""); code != 200 {
+			t.Fatalf("%s: %d %s", c, code, body)
+		}
+	}
+	waitFor(t, "both attempts", func() bool { a := stats().Attempts; return a[mock.OutcomeDelivered] == 1 && a[mock.OutcomeRetrying] == 1 })
+	s := stats()
+	want := map[string]int{mock.StatusPending: 0, mock.StatusPaid: 2, mock.StatusFailed: 1, mock.StatusExpired: 0}
+	if fmt.Sprint(s.Transactions) != fmt.Sprint(want) {
+		t.Errorf("transactions %v, want %v", s.Transactions, want)
+	}
+	// ST-3 has the demo merchant's notify URL, none on the defaults.
+	if s.Attempts[mock.OutcomeNoURL] != 1 || s.Attempts[mock.OutcomeGaveUp] != 0 {
+		t.Errorf("attempts %v, want one no-url and none given up", s.Attempts)
+	}
+	if s.Backlog.Queued != 0 || s.Backlog.InFlight != 0 || s.Backlog.Scheduled != 1 {
+		t.Errorf("backlog %+v, want only ST-2's retry scheduled", s.Backlog)
+	}
+	if code, body := e.control(t, "POST", "/_sandbox/reset", ""); code != 200 {
+		t.Fatalf("reset: %d %s", code, body)
+	}
+	if s := stats(); s.Transactions[mock.StatusPaid] != 0 || s.Attempts[mock.OutcomeDelivered] != 0 || s.Backlog.Scheduled != 0 {
+		t.Errorf("after reset: %+v, want all zero", s)
 	}
 }

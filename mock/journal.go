@@ -39,12 +39,17 @@ type Attempt struct {
 type journal struct {
 	mu       sync.RWMutex
 	attempts []Attempt
-	changed  func() // called after every change, outside the lock
+	outcomes map[string]int // attempts by outcome
+	changed  func()         // called after every change, outside the lock
 }
 
 func (j *journal) add(a Attempt) {
 	j.mu.Lock()
 	j.attempts = append(j.attempts, a)
+	if j.outcomes == nil {
+		j.outcomes = map[string]int{}
+	}
+	j.outcomes[a.Outcome]++
 	j.mu.Unlock()
 	j.changed()
 }
@@ -64,7 +69,18 @@ func (j *journal) list(clientID, ref string) []Attempt {
 
 func (j *journal) reset() {
 	j.mu.Lock()
-	j.attempts = nil
+	j.attempts, j.outcomes = nil, nil
 	j.mu.Unlock()
 	j.changed()
+}
+
+// outcomeCounts returns how many attempts ended with each outcome.
+func (j *journal) outcomeCounts() map[string]int {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	out := make(map[string]int, 5)
+	for _, o := range []string{OutcomeDelivered, OutcomeRetrying, OutcomeGaveUp, OutcomeNoURL, OutcomeInterrupted} {
+		out[o] = j.outcomes[o]
+	}
+	return out
 }

@@ -71,6 +71,7 @@ type notifier struct {
 	closed  bool
 	seq     uint64
 	gen     uint64 // bumped by discardPending: older deliveries are dropped
+	busy    int    // attempts in flight
 
 	ctx    context.Context // cancelled when Close gives up waiting for in-flight attempts
 	cancel context.CancelFunc
@@ -184,9 +185,26 @@ func (n *notifier) work() {
 		d := n.queue[0]
 		n.queue[0] = nil
 		n.queue = n.queue[1:]
+		n.busy++
 		n.mu.Unlock()
 		n.attempt(d)
+		n.mu.Lock()
+		n.busy--
+		n.mu.Unlock()
 	}
+}
+
+// backlog is the notifier's work not yet done.
+type backlog struct {
+	Queued    int `json:"queued"`    // due, waiting for a worker
+	Scheduled int `json:"scheduled"` // waiting for their delay or next retry
+	InFlight  int `json:"inFlight"`  // being attempted now
+}
+
+func (n *notifier) backlog() backlog {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return backlog{Queued: len(n.queue), Scheduled: len(n.waiting), InFlight: n.busy}
 }
 
 // attempt sends d once, with a fresh X-Request-Time and signature, and

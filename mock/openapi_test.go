@@ -425,6 +425,7 @@ func TestOpenAPIConformance(t *testing.T) {
 			body: []byte(`{"status":"EXPIRED","variant":"stale-timestamp","totalAmount":59000,"requestTimeOffset":"-6m","retry":false}`), after: journalled("OAS-1", 3)},
 		{name: "ad hoc notify bad", method: "POST", path: "/_sandbox/transactions/OAS-1/notify", header: jsonHeader, body: []byte(`{"status":"PENDING"}`), status: 400},
 		{name: "deliveries", method: "GET", path: "/_sandbox/deliveries", status: 200, request: true},
+		{name: "stats", method: "GET", path: "/_sandbox/stats", status: 200, request: true},
 		{name: "deliveries filtered", method: "GET", path: "/_sandbox/deliveries?clientId=" + demoID + "&referenceNumber=OAS-1", status: 200, request: true},
 		{name: "merchants", method: "GET", path: "/_sandbox/merchants", status: 200, request: true},
 		{name: "merchant create", method: "POST", path: "/_sandbox/merchants", header: jsonHeader, body: []byte(`{"name":"Toko Budi","notifyUrl":"https://toko-budi.example/webhook/bjpay"}`), status: 201, request: true},

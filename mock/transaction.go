@@ -63,13 +63,14 @@ type store struct {
 	mu       sync.RWMutex
 	txs      map[storeKey]*Transaction
 	byNumber map[string]storeKey // transactionNumber → key, for the hosted page
+	counts   map[string]int      // transactions by status, kept as they change
 	changed  func()              // called after every change, outside the lock
 }
 
 type storeKey struct{ clientID, ref string }
 
 func newStore(changed func()) *store {
-	return &store{txs: make(map[storeKey]*Transaction), byNumber: make(map[string]storeKey), changed: changed}
+	return &store{txs: make(map[storeKey]*Transaction), byNumber: make(map[string]storeKey), counts: map[string]int{}, changed: changed}
 }
 
 // exists reports whether the merchant already used ref.
@@ -92,6 +93,7 @@ func (s *store) insert(tx *Transaction) bool {
 	}
 	s.txs[k] = tx
 	s.byNumber[tx.TransactionNumber] = k
+	s.counts[tx.Status]++
 	s.mu.Unlock()
 	s.changed()
 	return true
@@ -107,7 +109,12 @@ func (s *store) update(clientID, ref string, fn func(*Transaction) bool) (tx Tra
 		s.mu.Unlock()
 		return Transaction{}, false
 	}
+	before := t.Status
 	changed := fn(t)
+	if t.Status != before {
+		s.counts[before]--
+		s.counts[t.Status]++
+	}
 	tx = *t
 	s.mu.Unlock()
 	if changed {
@@ -140,8 +147,20 @@ func (s *store) reset() {
 	s.mu.Lock()
 	s.txs = make(map[storeKey]*Transaction)
 	s.byNumber = make(map[string]storeKey)
+	s.counts = map[string]int{}
 	s.mu.Unlock()
 	s.changed()
+}
+
+// statusCounts returns how many transactions there are in each status.
+func (s *store) statusCounts() map[string]int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string]int, 4)
+	for _, st := range []string{StatusPending, StatusPaid, StatusFailed, StatusExpired} {
+		out[st] = s.counts[st]
+	}
+	return out
 }
 
 // get returns a copy of the merchant's transaction with reference ref. The

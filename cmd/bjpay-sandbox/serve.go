@@ -41,6 +41,7 @@ type serveOptions struct {
 	workers      int
 	noDebugHdrs  bool
 	exposeCtl    bool
+	pprofAddr    string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -66,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.workers, "notify-workers", 16, "`N` notifies in flight at most")
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
 	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API (/_sandbox/...); needed in a container whose control API is called from outside it")
+	fs.StringVar(&o.pprofAddr, "pprof", "", "serve Go's pprof profiles on `HOST:PORT` (a loopback address), for performance work; see PERFORMANCE.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,6 +77,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv, err := newServer(o, stderr)
 	if err != nil {
 		return err
+	}
+	if o.pprofAddr != "" {
+		stop, err := startPprof(o.pprofAddr, srv.log)
+		if err != nil {
+			srv.sandbox.Close(context.Background())
+			_ = srv.ln.Close()
+			return err
+		}
+		defer stop()
 	}
 	srv.printBanner(stdout)
 	return srv.Run(ctx)
