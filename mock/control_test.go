@@ -305,7 +305,10 @@ func TestStats(t *testing.T) {
 			t.Fatalf("%s: %d %s", c, code, body)
 		}
 	}
-	waitFor(t, "both attempts", func() bool { a := stats().Attempts; return a[mock.OutcomeDelivered] == 1 && a[mock.OutcomeRetrying] == 1 })
+	waitFor(t, "both attempts", func() bool {
+		a := stats().Attempts
+		return a[mock.OutcomeDelivered] == 1 && a[mock.OutcomeRetrying] == 1
+	})
 	s := stats()
 	want := map[string]int{mock.StatusPending: 0, mock.StatusPaid: 2, mock.StatusFailed: 1, mock.StatusExpired: 0}
 	if fmt.Sprint(s.Transactions) != fmt.Sprint(want) {
