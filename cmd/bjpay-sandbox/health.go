@@ -63,6 +63,8 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // wait has passed (one probe when wait is 0), and returns the answer.
 func waitHealthy(ctx context.Context, client *http.Client, target string, wait time.Duration) (string, error) {
 	deadline := time.Now().Add(wait)
+	// The sandbox starts in about 10 ms: poll often at first, then back off.
+	pause := 5 * time.Millisecond
 	for {
 		body, err := probe(ctx, client, target)
 		if err == nil || !time.Now().Before(deadline) || ctx.Err() != nil {
@@ -70,8 +72,9 @@ func waitHealthy(ctx context.Context, client *http.Client, target string, wait t
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(pause):
 		}
+		pause = min(2*pause, 100*time.Millisecond)
 	}
 }
 
