@@ -42,6 +42,15 @@ func decodeCreate(body []byte) (createRequest, *Error) {
 	if len(body) == 0 {
 		return req, sandboxErr(400, "request body is empty; expected a JSON object with the Create Payment fields (paymentCode, referenceNumber, ...)")
 	}
+	if req, ok := fastDecodeCreate(body); ok {
+		return req, nil
+	}
+	return decodeCreateJSON(body)
+}
+
+// decodeCreateJSON is decodeCreate with encoding/json, for every body.
+func decodeCreateJSON(body []byte) (createRequest, *Error) {
+	var req createRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError

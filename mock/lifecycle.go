@@ -89,7 +89,9 @@ func (s *Sandbox) transition(id txID, to, why string) (Transaction, *Error) {
 	case !ok:
 		return tx, sandboxErr(http.StatusConflict, "transaction %q is already %s; terminal states are final, so it cannot become %s", id.ref, from, to)
 	}
-	s.log.Info("transaction "+to, "clientId", id.clientID, "referenceNumber", id.ref, "reason", why)
+	if logs(s.log) {
+		s.log.Info("transaction "+to, "clientId", id.clientID, "referenceNumber", id.ref, "reason", why)
+	}
 	s.notify(&tx, to)
 	return tx, nil
 }

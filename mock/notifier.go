@@ -264,9 +264,11 @@ func (n *notifier) attempt(d *delivery) {
 		return
 	}
 	n.journal.add(a)
-	n.log.Info("notify attempt", "deliveryId", d.id, "attempt", d.attempts, "referenceNumber", a.ReferenceNumber,
-		"status", a.Status, "variant", string(a.Variant), "url", d.url, "responseStatus", a.ResponseStatus,
-		"outcome", a.Outcome, "error", a.Error)
+	if logs(n.log) {
+		n.log.Info("notify attempt", "deliveryId", d.id, "attempt", d.attempts, "referenceNumber", a.ReferenceNumber,
+			"status", a.Status, "variant", string(a.Variant), "url", d.url, "responseStatus", a.ResponseStatus,
+			"outcome", a.Outcome, "error", a.Error)
+	}
 	if a.Outcome == OutcomeRetrying {
 		n.later(d, d.policy.retries[d.attempts-1])
 	}

@@ -143,6 +143,7 @@ func finish(list []Scenario) []Scenario {
 		s.Delivery.setDefaults()
 		if s.Match.Reference != "" {
 			s.reference = regexp.MustCompile(s.Match.Reference) // validated already
+			s.prefix, s.hasPrefix = literalPrefix(s.Match.Reference)
 		}
 	}
 	return list

@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"slices"
+	"strings"
 )
 
 // Payment is what matching looks at: the fields of a create request that a
@@ -23,7 +25,11 @@ func (s *Scenario) Matches(p Payment) bool {
 	if len(m.PaymentCode) > 0 && !slices.Contains(m.PaymentCode, p.PaymentCode) {
 		return false
 	}
-	if m.Reference != "" {
+	if m.Reference != "" && s.hasPrefix {
+		if !strings.HasPrefix(p.ReferenceNumber, s.prefix) {
+			return false
+		}
+	} else if m.Reference != "" {
 		re := s.reference
 		if re == nil {
 			// A Scenario built in Go rather than parsed. Compiling here
@@ -76,4 +82,23 @@ func Merge(user, library []Scenario) []Scenario {
 		}
 	}
 	return out
+}
+
+// literalPrefix reports whether the regular expression expr matches
+// exactly the strings that start with a literal, and returns it: "^PAID-"
+// does, "^paid-(?i)", "PAID-" and "^PAID-.+x" do not.
+func literalPrefix(expr string) (string, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) != 2 {
+		return "", false
+	}
+	begin, lit := re.Sub[0], re.Sub[1]
+	if begin.Op != syntax.OpBeginText || lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 {
+		return "", false
+	}
+	return string(lit.Rune), true
 }

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"regexp"
 	"slices"
 	"testing"
 )
@@ -194,5 +195,42 @@ func TestVariants(t *testing.T) {
 	got[0] = "changed"
 	if Variants()[0] != "valid" {
 		t.Error("changing the slice Variants returned changed the next call's")
+	}
+}
+
+// TestLiteralPrefix: the shortcut is taken only for "^literal", and then
+// agrees with the regular expression on every reference.
+func TestLiteralPrefix(t *testing.T) {
+	refs := []string{"", "PAID-1", "PAID-", "paid-1", "XPAID-1", "PAID", "PÄID-1", "DELAY-PAID-1", "PAID-\n", "\nPAID-1"}
+	for _, tt := range []struct {
+		expr   string
+		prefix string // "" when no shortcut
+	}{
+		{"^PAID-", "PAID-"},
+		{`^PAID\-`, "PAID-"},
+		{"^PÄID-", "PÄID-"},
+		{"^P", "P"},
+		{"PAID-", ""},
+		{"(?i)^PAID-", ""},
+		{"^(?i)PAID-", ""},
+		{"^PAID-.", ""},
+		{"^PAID-$", ""},
+		{"^PAID-|^DELAY-", ""},
+		{"^[P]AID-", "PAID-"}, // a one-character class is a literal
+		{"(?m)^PAID-", ""},
+		{"^", ""},
+		{"^^PAID-", ""},
+	} {
+		prefix, ok := literalPrefix(tt.expr)
+		if prefix != tt.prefix || ok != (tt.prefix != "") {
+			t.Errorf("literalPrefix(%q) = %q, %v; want %q", tt.expr, prefix, ok, tt.prefix)
+		}
+		sc := finish([]Scenario{{Name: "x", Match: Match{Reference: tt.expr}}})[0]
+		re := regexp.MustCompile(tt.expr)
+		for _, ref := range refs {
+			if got, want := sc.Matches(Payment{ReferenceNumber: ref}), re.MatchString(ref); got != want {
+				t.Errorf("%q on %q: Matches %v, the regular expression %v", tt.expr, ref, got, want)
+			}
+		}
 	}
 }

@@ -29,6 +29,10 @@ type Scenario struct {
 	// reference is Match.Reference compiled, set by Parse. Matches compiles
 	// it on the fly for a Scenario built in Go.
 	reference *regexp.Regexp
+	// prefix is set when reference is only "^literal": matching is then
+	// strings.HasPrefix, which every create pays for against each scenario.
+	prefix    string
+	hasPrefix bool
 }
 
 // Match selects payments. Every condition given must hold; an empty Match
