@@ -50,7 +50,7 @@ func TestSandboxClock(t *testing.T) {
 // passes them, and not before.
 func TestSchedulerVirtual(t *testing.T) {
 	c, _ := NewSandboxClock(ClockVirtual, 1)
-	s := newScheduler(c)
+	s := newScheduler(c, nil)
 	defer s.close()
 	start := c.Now()
 	var mu sync.Mutex
@@ -80,7 +80,7 @@ func TestSchedulerVirtual(t *testing.T) {
 // TestSchedulerReal: on a real clock, events fire by themselves.
 func TestSchedulerReal(t *testing.T) {
 	c, _ := NewSandboxClock(ClockReal, 1000) // 20 ms of sandbox time pass in 20 µs
-	s := newScheduler(c)
+	s := newScheduler(c, nil)
 	defer s.close()
 	done := make(chan struct{})
 	s.at(c.Now().Add(20*time.Second), func() { close(done) })

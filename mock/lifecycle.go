@@ -36,13 +36,13 @@ func policyOf(sc *scenarios.Scenario) *deliveryPolicy {
 }
 
 // plan schedules what happens to a new transaction: expiry at expiredAt,
-// and the scenario's timeline.
+// and the scenario's timeline. tx is the stored transaction.
 func (s *Sandbox) plan(tx *Transaction, sc *scenarios.Scenario) {
-	id := txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}
-	s.sched.at(tx.ExpiredAt, func() { _, _ = s.transition(id, StatusExpired, "expiredAt reached") })
+	s.sched.expireAt(tx.ExpiredAt, tx)
 	if sc == nil {
 		return
 	}
+	id := txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}
 	for _, step := range sc.Timeline {
 		switch {
 		case step.Status != "":
@@ -57,6 +57,13 @@ func (s *Sandbox) plan(tx *Transaction, sc *scenarios.Scenario) {
 			})
 		}
 	}
+}
+
+// expire ends a payment whose expiredAt has come, unless it has ended
+// already. tx is the stored transaction; only its fields that never change
+// are read here.
+func (s *Sandbox) expire(tx *Transaction) {
+	_, _ = s.transition(txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}, StatusExpired, "expiredAt reached")
 }
 
 // txID names one transaction for deferred work. The transaction number

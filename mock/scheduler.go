@@ -14,7 +14,8 @@ import (
 // Functions run on the scheduler's goroutine and must be quick (change a
 // state, enqueue a delivery).
 type scheduler struct {
-	clock *SandboxClock
+	clock  *SandboxClock
+	expire func(*Transaction) // runs the events expireAt schedules
 
 	mu     sync.Mutex
 	events eventHeap
@@ -29,6 +30,7 @@ type event struct {
 	at  time.Time
 	seq uint64 // ties run in scheduling order
 	fn  func()
+	tx  *Transaction // with fn nil: expire tx (no closure per payment)
 }
 
 type eventHeap []event
@@ -50,9 +52,10 @@ func (h *eventHeap) Pop() any {
 	return e
 }
 
-func newScheduler(clock *SandboxClock) *scheduler {
+func newScheduler(clock *SandboxClock, expire func(*Transaction)) *scheduler {
 	s := &scheduler{
-		clock: clock,
+		clock:  clock,
+		expire: expire,
 		wake:  make(chan struct{}, 1),
 		flush: make(chan chan struct{}),
 		stop:  make(chan struct{}),
@@ -64,10 +67,17 @@ func newScheduler(clock *SandboxClock) *scheduler {
 }
 
 // at schedules fn at sandbox time t (at once if t has passed).
-func (s *scheduler) at(t time.Time, fn func()) {
+func (s *scheduler) at(t time.Time, fn func()) { s.push(event{at: t, fn: fn}) }
+
+// expireAt schedules the expiry of tx at sandbox time t: every payment
+// has one, so it costs an entry in the heap and no closure.
+func (s *scheduler) expireAt(t time.Time, tx *Transaction) { s.push(event{at: t, tx: tx}) }
+
+func (s *scheduler) push(e event) {
 	s.mu.Lock()
 	s.seq++
-	heap.Push(&s.events, event{at: t, seq: s.seq, fn: fn})
+	e.seq = s.seq
+	heap.Push(&s.events, e)
 	first := s.events[0].seq == s.seq
 	s.mu.Unlock()
 	if first {
@@ -142,6 +152,10 @@ func (s *scheduler) runReady() (wait time.Duration, ok bool) {
 		}
 		heap.Pop(&s.events)
 		s.mu.Unlock()
-		next.fn()
+		if next.fn != nil {
+			next.fn()
+		} else {
+			s.expire(next.tx)
+		}
 	}
 }

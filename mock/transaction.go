@@ -1,7 +1,10 @@
 package mock
 
 import (
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -56,43 +59,55 @@ type Item struct {
 	Amount   int64  `json:"amount"`
 }
 
-// store holds transactions in memory, keyed by owner and reference
-// (references are unique per merchant, not globally). Safe for concurrent
-// use; it hands out copies so callers never share mutable state.
+// store holds transactions in memory, by owner and reference (references
+// are unique per merchant, not globally). Safe for concurrent use; it
+// hands out copies so callers never share mutable state.
+//
+// It is laid out for a million payments: one map per merchant keyed by
+// the reference alone, and the transaction-number index is a slice by
+// sequence number rather than a second map (see PERFORMANCE.md).
 type store struct {
-	mu       sync.RWMutex
-	txs      map[storeKey]*Transaction
-	byNumber map[string]storeKey // transactionNumber → key, for the hosted page
-	counts   map[string]int      // transactions by status, kept as they change
-	changed  func()              // called after every change, outside the lock
+	mu      sync.RWMutex
+	txs     map[string]map[string]*Transaction // clientId → referenceNumber → transaction
+	bySeq   []*Transaction                     // by the sequence number in transactionNumber; nil where none
+	counts  map[string]int                     // transactions by status, kept as they change
+	changed func()                             // called after every change, outside the lock
 }
 
 type storeKey struct{ clientID, ref string }
 
 func newStore(changed func()) *store {
-	return &store{txs: make(map[storeKey]*Transaction), byNumber: make(map[string]storeKey), counts: map[string]int{}, changed: changed}
+	return &store{txs: map[string]map[string]*Transaction{}, counts: map[string]int{}, changed: changed}
 }
 
 // exists reports whether the merchant already used ref.
 func (s *store) exists(clientID, ref string) bool {
 	s.mu.RLock()
-	_, ok := s.txs[storeKey{clientID, ref}]
+	_, ok := s.txs[clientID][ref]
 	s.mu.RUnlock()
 	return ok
 }
 
-// insert adds tx unless its reference is already taken; it reports whether
-// it did. The check and the insert are one step, so two concurrent creates
-// with the same reference cannot both succeed.
-func (s *store) insert(tx *Transaction) bool {
-	k := storeKey{tx.ClientID, tx.ReferenceNumber}
+// insert adds tx, whose transaction number carries seq, unless its
+// reference is already taken; it reports whether it did. The check and the
+// insert are one step, so two concurrent creates with the same reference
+// cannot both succeed.
+func (s *store) insert(tx *Transaction, seq uint64) bool {
 	s.mu.Lock()
-	if _, ok := s.txs[k]; ok {
+	refs := s.txs[tx.ClientID]
+	if refs == nil {
+		refs = map[string]*Transaction{}
+		s.txs[tx.ClientID] = refs
+	}
+	if _, ok := refs[tx.ReferenceNumber]; ok {
 		s.mu.Unlock()
 		return false
 	}
-	s.txs[k] = tx
-	s.byNumber[tx.TransactionNumber] = k
+	refs[tx.ReferenceNumber] = tx
+	if i := int(seq); i >= len(s.bySeq) {
+		s.bySeq = slices.Grow(s.bySeq, i+1-len(s.bySeq))[:i+1]
+	}
+	s.bySeq[seq] = tx
 	s.counts[tx.Status]++
 	s.mu.Unlock()
 	s.changed()
@@ -104,7 +119,7 @@ func (s *store) insert(tx *Transaction) bool {
 // transaction or fn reports no change.
 func (s *store) update(clientID, ref string, fn func(*Transaction) bool) (tx Transaction, ok bool) {
 	s.mu.Lock()
-	t, found := s.txs[storeKey{clientID, ref}]
+	t, found := s.txs[clientID][ref]
 	if !found {
 		s.mu.Unlock()
 		return Transaction{}, false
@@ -127,9 +142,11 @@ func (s *store) update(clientID, ref string, fn func(*Transaction) bool) (tx Tra
 func (s *store) list(keep func(*Transaction) bool) []Transaction {
 	s.mu.RLock()
 	out := []Transaction{}
-	for _, t := range s.txs {
-		if keep(t) {
-			out = append(out, *t)
+	for _, refs := range s.txs {
+		for _, t := range refs {
+			if keep(t) {
+				out = append(out, *t)
+			}
 		}
 	}
 	s.mu.RUnlock()
@@ -142,11 +159,12 @@ func (s *store) list(keep func(*Transaction) bool) []Transaction {
 	return out
 }
 
-// reset forgets every transaction.
+// reset forgets every transaction. Sequence numbers go on, so the index
+// by number keeps its length with every entry cleared.
 func (s *store) reset() {
 	s.mu.Lock()
-	s.txs = make(map[storeKey]*Transaction)
-	s.byNumber = make(map[string]storeKey)
+	s.txs = map[string]map[string]*Transaction{}
+	clear(s.bySeq)
 	s.counts = map[string]int{}
 	s.mu.Unlock()
 	s.changed()
@@ -168,20 +186,56 @@ func (s *store) statusCounts() map[string]int {
 func (s *store) get(clientID, ref string) (Transaction, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	tx, ok := s.txs[storeKey{clientID, ref}]
+	tx, ok := s.txs[clientID][ref]
 	if !ok {
 		return Transaction{}, false
 	}
 	return *tx, true
 }
 
-// byTransactionNumber returns a copy of the transaction with that number.
-func (s *store) byTransactionNumber(number string) (Transaction, bool) {
+// holds reports whether tx (the stored pointer) is still in the store: not
+// forgotten by a reset.
+func (s *store) holds(tx *Transaction) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	k, ok := s.byNumber[number]
+	return s.txs[tx.ClientID][tx.ReferenceNumber] == tx
+}
+
+// byTransactionNumber returns a copy of the transaction with that number.
+func (s *store) byTransactionNumber(number string) (Transaction, bool) {
+	seq, ok := seqOf(number)
 	if !ok {
 		return Transaction{}, false
 	}
-	return *s.txs[k], true
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if seq >= uint64(len(s.bySeq)) || s.bySeq[seq] == nil || s.bySeq[seq].TransactionNumber != number {
+		return Transaction{}, false
+	}
+	return *s.bySeq[seq], true
+}
+
+// transactionNumber is the number of the seq-th transaction created on
+// date. [sandbox] BJPAY documents no format for transactionNumber; the
+// sandbox's is SBX, the creation date and the sequence number, at least
+// eight digits: SBX2026112400000042.
+func transactionNumber(date time.Time, seq uint64) string {
+	b := make([]byte, 0, 3+8+8)
+	b = append(b, "SBX"...)
+	b = date.AppendFormat(b, "20060102")
+	digits := strconv.AppendUint(nil, seq, 10)
+	for range 8 - len(digits) {
+		b = append(b, '0')
+	}
+	return string(append(b, digits...))
+}
+
+// seqOf reads the sequence number back from a transaction number.
+func seqOf(number string) (uint64, bool) {
+	const prefix = len("SBX20060102")
+	if len(number) <= prefix || !strings.HasPrefix(number, "SBX") {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(number[prefix:], 10, 64)
+	return seq, err == nil
 }
