@@ -56,10 +56,10 @@ func newScheduler(clock *SandboxClock, expire func(*Transaction)) *scheduler {
 	s := &scheduler{
 		clock:  clock,
 		expire: expire,
-		wake:  make(chan struct{}, 1),
-		flush: make(chan chan struct{}),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		wake:   make(chan struct{}, 1),
+		flush:  make(chan chan struct{}),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	clock.onChange(s.poke)
 	go s.loop()
