@@ -77,3 +77,47 @@ func BenchmarkNotify(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "notifies/s")
 }
+
+// BenchmarkExpire measures one clock advance that expires 100,000 PENDING
+// payments: each transition, and its EXPIRED notify queued for delivery
+// (to a local receiver, which starts receiving them meanwhile).
+func BenchmarkExpire(b *testing.B) {
+	const n = 100_000
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer rc.Close()
+	for b.Loop() {
+		b.StopTimer()
+		e := newEngine(b, "")
+		body := func(i int) []byte {
+			return with(map[string]any{"referenceNumber": "EXP-" + strconv.Itoa(i), "finishNotifyUrl": rc.URL, "expiredAt": nil})
+		}
+		header := validHeaders()
+		header.Set("X-Request-Time", time.Now().Format(time.RFC3339))
+		for i := range n {
+			req := httptest.NewRequest(http.MethodPost, createPath, bytes.NewReader(body(i)))
+			req.Header = header
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("create: %d %s", rec.Code, rec.Body)
+			}
+		}
+		b.StartTimer()
+		start := time.Now()
+		e.sb.AdvanceClock(25 * time.Hour) // past the default 24 h lifetime
+		took := time.Since(start)
+		b.StopTimer()
+		expired := 0
+		for _, tx := range e.sb.Transactions("") {
+			if tx.Status == mock.StatusExpired {
+				expired++
+			}
+		}
+		if expired != n {
+			b.Fatalf("%d of %d payments expired after the advance", expired, n)
+		}
+		b.ReportMetric(took.Seconds(), "s/advance")
+		b.ReportMetric(n/took.Seconds(), "expired/s")
+		b.StartTimer()
+	}
+}
