@@ -286,7 +286,7 @@ func (s *Sandbox) ctlResend(w http.ResponseWriter, r *http.Request) {
 		RequestTimeOffset string  `json:"requestTimeOffset"`
 		Retry             *bool   `json:"retry"`
 	}
-	raw, rerr := readBody(w, r, 64<<10)
+	raw, rerr := readBody(w, r, 64<<10, nil)
 	if rerr != nil {
 		s.writeError(w, r, rerr)
 		return
@@ -471,7 +471,7 @@ func (s *Sandbox) scenarioViews() []scenarioView {
 // ctlLoadScenarios replaces the user's scenarios with the YAML body, checked
 // exactly as `bjpay-sandbox scenarios lint` checks files.
 func (s *Sandbox) ctlLoadScenarios(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, s.settings.MaxBodyBytes)
+	body, err := readBody(w, r, s.settings.MaxBodyBytes, nil)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -511,7 +511,7 @@ func (s *Sandbox) ctlReset(w http.ResponseWriter, r *http.Request) {
 // decodeControl reads an optional JSON object body strictly: unknown
 // fields and anything after the object are errors.
 func decodeControl(w http.ResponseWriter, r *http.Request, v any) *Error {
-	body, err := readBody(w, r, 64<<10)
+	body, err := readBody(w, r, 64<<10, nil)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"encoding/json"
@@ -127,7 +128,10 @@ func (s *Sandbox) bjpay(h func(c *call) (any, *Error)) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		body, err := readBody(w, r, s.settings.MaxBodyBytes)
+		buf := buffers.Get().(*[]byte)
+		defer putBuffer(buf)
+		body, err := readBody(w, r, s.settings.MaxBodyBytes, (*buf)[:0])
+		*buf = body // grown or not, the buffer goes back to the pool
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -263,21 +267,50 @@ func checkContentType(v string) *Error {
 	return nil
 }
 
-// readBody reads at most max bytes of the body. [sandbox] Larger bodies
-// answer 413 in the sandbox envelope.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *Error) {
-	if r.ContentLength > max {
-		return nil, sandboxErr(http.StatusRequestEntityTooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, max)
+// buffers recycles request bodies and answers on the hot path: the
+// decoders copy what they keep, and answers are written before the
+// buffer goes back.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func putBuffer(b *[]byte) {
+	if cap(*b) <= 64<<10 { // a rare big body is left to the collector
+		*b = (*b)[:0]
+		buffers.Put(b)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+}
+
+// readBody appends at most max bytes of the body to dst. [sandbox] Larger
+// bodies answer 413 in the sandbox envelope.
+func readBody(w http.ResponseWriter, r *http.Request, max int64, dst []byte) ([]byte, *Error) {
+	if r.ContentLength > max {
+		return dst, sandboxErr(http.StatusRequestEntityTooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, max)
+	}
+	body, err := readAll(http.MaxBytesReader(w, r.Body, max), dst)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, sandboxErr(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
+			return body, sandboxErr(http.StatusRequestEntityTooLarge, "request body is larger than the limit of %d bytes", max)
 		}
-		return nil, sandboxErr(http.StatusBadRequest, "request body could not be read: %v", err)
+		return body, sandboxErr(http.StatusBadRequest, "request body could not be read: %v", err)
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll appending to dst.
+func readAll(r io.Reader, dst []byte) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
 }
 
 func remoteAddr(r *http.Request) netip.Addr {
@@ -302,16 +335,23 @@ func (s *Sandbox) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
 	writeJSON(w, e.Status, envelope{Code: e.Code, Message: e.Message, Detail: e.Detail})
 }
 
+// jsonContentType is shared by every answer's header: net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
 func writeJSON(w http.ResponseWriter, status int, v envelope) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	if tx, ok := v.Data.(*Transaction); ok && v.Detail == "" {
-		// Create and inquiry, the hot path: one buffer, no reflection.
+		// Create and inquiry, the hot path: a pooled buffer, no reflection.
 		// Code and message come from the code table: plain ASCII.
-		b := make([]byte, 0, 1024)
-		b = append(b, `{"code":"`+v.Code+`","message":"`+v.Message+`","data":`...)
-		b = tx.appendJSON(b)
-		_, _ = w.Write(append(b, "}\n"...))
+		buf := buffers.Get().(*[]byte)
+		b := append((*buf)[:0], `{"code":"`...)
+		b = append(append(b, v.Code...), `","message":"`...)
+		b = append(append(b, v.Message...), `","data":`...)
+		b = append(tx.appendJSON(b), "}\n"...)
+		_, _ = w.Write(b)
+		*buf = b
+		putBuffer(buf)
 		return
 	}
 	if raw, ok := v.Data.(json.RawMessage); ok && v.Detail == "" {
