@@ -44,7 +44,8 @@ type Options struct {
 	// library (scenarios.Library), and replace library entries of the same
 	// name.
 	Scenarios []scenarios.Scenario
-	// NotifyWorkers bounds the notifies in flight at once; 16 when zero.
+	// NotifyWorkers bounds the notifies in flight at once;
+	// DefaultNotifyWorkers when zero.
 	NotifyWorkers int
 	// NoSandboxHeaders leaves X-Sandbox-Delivery-Id and X-Sandbox-Attempt
 	// off notifies.
@@ -59,6 +60,12 @@ type Options struct {
 	// Logger receives structured logs; discarded when nil.
 	Logger *slog.Logger
 }
+
+// DefaultNotifyWorkers is how many notifies are in flight at most unless
+// configured. [sandbox] Enough for a load test of a slow webhook endpoint
+// (64 at 100 ms each is 640 notifies a second); each costs a goroutine
+// and an idle connection.
+const DefaultNotifyWorkers = 64
 
 // Sandbox is the mock BJPAY: merchants, channels and transactions behind
 // BJPAY's HTTP surface, notifies to merchants, and the control API
@@ -143,7 +150,7 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	workers := opts.NotifyWorkers
 	if workers <= 0 {
-		workers = 16
+		workers = DefaultNotifyWorkers
 	}
 	for _, m := range cfg.Merchants {
 		s.merchants[m.ClientID] = newMerchant(m)

@@ -178,7 +178,7 @@ func startSandbox(driver *features.Driver) (baseURL string, stop func(), err err
 	cfg := mock.DefaultConfig()
 	m := driver.Merchant
 	cfg.Merchants = []mock.Merchant{{Name: "Merchant under test", ClientID: m.ClientID, ClientSecret: m.ClientSecret, NotifyURL: m.NotifyURL}}
-	sb, err := mock.New(mock.Options{Config: cfg, Seed: 1, NotifyWorkers: 16,
+	sb, err := mock.New(mock.Options{Config: cfg, Seed: 1, NotifyWorkers: mock.DefaultNotifyWorkers,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return "", nil, err
