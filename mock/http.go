@@ -181,7 +181,7 @@ func (s *Sandbox) handleCreate(c *call) (any, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tx, nil
+	return encodeTransaction(&tx), nil
 }
 
 // forceCreate applies a scenario's create section: latency first, then a
@@ -218,7 +218,18 @@ func (s *Sandbox) handleInquiry(c *call) (any, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tx, nil
+	return encodeTransaction(&tx), nil
+}
+
+// pooledJSON is data already encoded into a pooled buffer (the hot paths'
+// transactions): writeJSON writes it and returns the buffer. Handing a
+// *Transaction over instead would move the transaction to the heap.
+type pooledJSON *[]byte
+
+func encodeTransaction(tx *Transaction) pooledJSON {
+	buf := buffers.Get().(*[]byte)
+	*buf = tx.appendJSON((*buf)[:0])
+	return buf
 }
 
 // dropConnection closes the client's connection without an answer, as a
@@ -341,23 +352,22 @@ var jsonContentType = []string{"application/json"}
 func writeJSON(w http.ResponseWriter, status int, v envelope) {
 	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
-	if tx, ok := v.Data.(*Transaction); ok && v.Detail == "" {
-		// Create and inquiry, the hot path: a pooled buffer, no reflection.
+	if buf, ok := v.Data.(pooledJSON); ok {
 		// Code and message come from the code table: plain ASCII.
-		buf := buffers.Get().(*[]byte)
-		b := append((*buf)[:0], `{"code":"`...)
-		b = append(append(b, v.Code...), `","message":"`...)
-		b = append(append(b, v.Message...), `","data":`...)
-		b = append(tx.appendJSON(b), "}\n"...)
-		_, _ = w.Write(b)
-		*buf = b
+		for _, part := range [...]string{`{"code":"`, v.Code, `","message":"`, v.Message, `","data":`} {
+			_, _ = io.WriteString(w, part)
+		}
+		_, _ = w.Write(*buf)
+		_, _ = io.WriteString(w, "}\n")
 		putBuffer(buf)
 		return
 	}
 	if raw, ok := v.Data.(json.RawMessage); ok && v.Detail == "" {
 		// Data encoded once in advance (the channel list): write it as is
 		// instead of having encoding/json re-validate it on every call.
-		_, _ = io.WriteString(w, `{"code":"`+v.Code+`","message":"`+v.Message+`","data":`)
+		for _, part := range [...]string{`{"code":"`, v.Code, `","message":"`, v.Message, `","data":`} {
+			_, _ = io.WriteString(w, part)
+		}
 		_, _ = w.Write(raw)
 		_, _ = io.WriteString(w, "}\n")
 		return
