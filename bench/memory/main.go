@@ -33,6 +33,7 @@ func main() {
 }
 
 func run(n int) error {
+	mock.TuneGC() // as serve does
 	cfg := mock.DefaultConfig()
 	clock, err := mock.NewSandboxClock(mock.ClockVirtual, 1)
 	if err != nil {

@@ -78,6 +78,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	gcPercent, memLimit := mock.TuneGC()
+	srv.log.Debug("garbage collector", "GOGC", gcPercent, "GOMEMLIMIT", memLimit)
 	if o.pprofAddr != "" {
 		stop, err := startPprof(o.pprofAddr, srv.log)
 		if err != nil {
