@@ -2,6 +2,7 @@ package mock
 
 import (
 	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -97,5 +98,30 @@ func TestWallDelayBounded(t *testing.T) {
 	c, _ := NewSandboxClock(ClockReal, minSpeed)
 	if d, ok := c.wallDelay(time.Duration(math.MaxInt64)); !ok || d != time.Hour {
 		t.Errorf("wallDelay(max) = %s, %v; want 1h, true", d, ok)
+	}
+}
+
+// TestEventHeap: events come out by time, ties in the order they went in,
+// whatever the order of pushes.
+func TestEventHeap(t *testing.T) {
+	base := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	for _, n := range []int{0, 1, 2, 7, 100, 1000} {
+		var h eventHeap
+		r := rand.New(rand.NewPCG(uint64(n), 1))
+		for seq := range n {
+			h.push(event{at: base.Add(time.Duration(r.IntN(10)) * time.Second), seq: uint64(seq)})
+		}
+		var prev event
+		for i := range n {
+			e := h[0]
+			h.pop()
+			if i > 0 && (e.at.Before(prev.at) || e.at.Equal(prev.at) && e.seq < prev.seq) {
+				t.Fatalf("n=%d: event %d (%s, seq %d) after (%s, seq %d)", n, i, e.at, e.seq, prev.at, prev.seq)
+			}
+			prev = e
+		}
+		if len(h) != 0 {
+			t.Errorf("n=%d: %d events left", n, len(h))
+		}
 	}
 }

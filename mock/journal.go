@@ -35,17 +35,25 @@ type Attempt struct {
 }
 
 // journal keeps every attempt, in the order they ended. Safe for
-// concurrent use.
+// concurrent use. Attempts are kept in chunks of journalChunk: appending
+// never copies the journal, so no attempt waits for a copy of a hundred
+// thousand others under the lock.
 type journal struct {
 	mu       sync.RWMutex
-	attempts []Attempt
+	attempts [][]Attempt
 	outcomes map[string]int // attempts by outcome
 	changed  func()         // called after every change, outside the lock
 }
 
+const journalChunk = 1024
+
 func (j *journal) add(a Attempt) {
 	j.mu.Lock()
-	j.attempts = append(j.attempts, a)
+	if n := len(j.attempts); n == 0 || len(j.attempts[n-1]) == journalChunk {
+		j.attempts = append(j.attempts, make([]Attempt, 0, journalChunk))
+	}
+	last := &j.attempts[len(j.attempts)-1]
+	*last = append(*last, a)
 	if j.outcomes == nil {
 		j.outcomes = map[string]int{}
 	}
@@ -59,9 +67,11 @@ func (j *journal) list(clientID, ref string) []Attempt {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
 	out := []Attempt{}
-	for _, a := range j.attempts {
-		if (clientID == "" || a.ClientID == clientID) && (ref == "" || a.ReferenceNumber == ref) {
-			out = append(out, a)
+	for _, chunk := range j.attempts {
+		for _, a := range chunk {
+			if (clientID == "" || a.ClientID == clientID) && (ref == "" || a.ReferenceNumber == ref) {
+				out = append(out, a)
+			}
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,8 +71,8 @@ type notifier struct {
 	waiting map[*delivery]bool // scheduled for later (delay or retry)
 	closed  bool
 	seq     uint64
-	gen     uint64 // bumped by discardPending: older deliveries are dropped
-	busy    int    // attempts in flight
+	gen     uint64       // bumped by discardPending: older deliveries are dropped
+	busy    atomic.Int64 // attempts in flight
 
 	ctx    context.Context // cancelled when Close gives up waiting for in-flight attempts
 	cancel context.CancelFunc
@@ -185,12 +186,10 @@ func (n *notifier) work() {
 		d := n.queue[0]
 		n.queue[0] = nil
 		n.queue = n.queue[1:]
-		n.busy++
+		n.busy.Add(1)
 		n.mu.Unlock()
 		n.attempt(d)
-		n.mu.Lock()
-		n.busy--
-		n.mu.Unlock()
+		n.busy.Add(-1)
 	}
 }
 
@@ -204,7 +203,7 @@ type backlog struct {
 func (n *notifier) backlog() backlog {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return backlog{Queued: len(n.queue), Scheduled: len(n.waiting), InFlight: n.busy}
+	return backlog{Queued: len(n.queue), Scheduled: len(n.waiting), InFlight: int(n.busy.Load())}
 }
 
 // attempt sends d once, with a fresh X-Request-Time and signature, and

@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"container/heap"
 	"sync"
 	"time"
 )
@@ -33,23 +32,52 @@ type event struct {
 	tx  *Transaction // with fn nil: expire tx (no closure per payment)
 }
 
+// eventHeap is a binary min-heap by (at, seq). Typed rather than through
+// container/heap, whose Push boxes every event into an interface: an
+// allocation, and so a possible wait for the collector, while the
+// scheduler's lock is held by a create.
 type eventHeap []event
 
-func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(i, j int) bool {
+func (h eventHeap) less(i, j int) bool {
 	if !h[i].at.Equal(h[j].at) {
 		return h[i].at.Before(h[j].at)
 	}
 	return h[i].seq < h[j].seq
 }
-func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *eventHeap) Push(x any)   { *h = append(*h, x.(event)) }
-func (h *eventHeap) Pop() any {
+
+func (h *eventHeap) push(e event) {
+	*h = append(*h, e)
+	for i := len(*h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		(*h)[i], (*h)[parent] = (*h)[parent], (*h)[i]
+		i = parent
+	}
+}
+
+// pop removes the first event.
+func (h *eventHeap) pop() {
 	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = event{}
-	*h = old[:len(old)-1]
-	return e
+	n := len(old) - 1
+	old[0] = old[n]
+	old[n] = event{}
+	*h = old[:n]
+	for i := 0; ; {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < n && h.less(l, least) {
+			least = l
+		}
+		if r < n && h.less(r, least) {
+			least = r
+		}
+		if least == i {
+			return
+		}
+		old[i], old[least] = old[least], old[i]
+		i = least
+	}
 }
 
 func newScheduler(clock *SandboxClock, expire func(*Transaction)) *scheduler {
@@ -77,7 +105,7 @@ func (s *scheduler) push(e event) {
 	s.mu.Lock()
 	s.seq++
 	e.seq = s.seq
-	heap.Push(&s.events, e)
+	s.events.push(e)
 	first := s.events[0].seq == s.seq
 	s.mu.Unlock()
 	if first {
@@ -150,7 +178,7 @@ func (s *scheduler) runReady() (wait time.Duration, ok bool) {
 			s.mu.Unlock()
 			return s.clock.wallDelay(next.at.Sub(now))
 		}
-		heap.Pop(&s.events)
+		s.events.pop()
 		s.mu.Unlock()
 		if next.fn != nil {
 			next.fn()

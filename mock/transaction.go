@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,28 +62,63 @@ type Item struct {
 // are unique per merchant, not globally). Safe for concurrent use; it
 // hands out copies so callers never share mutable state.
 //
-// It is laid out for a million payments: one map per merchant keyed by
-// the reference alone, and the transaction-number index is a slice by
-// sequence number rather than a second map (see PERFORMANCE.md).
+// It is laid out for a million payments under parallel creates (see
+// PERFORMANCE.md): shards by reference, each with its own lock and one map
+// per merchant keyed by the reference alone, so creates seldom wait for
+// each other; and the transaction-number index is fixed-size chunks by the
+// number's sequence part, never copied as it grows.
 type store struct {
-	mu      sync.RWMutex
-	txs     map[string]map[string]*Transaction // clientId → referenceNumber → transaction
-	bySeq   []*Transaction                     // by the sequence number in transactionNumber; nil where none
-	counts  map[string]int                     // transactions by status, kept as they change
-	changed func()                             // called after every change, outside the lock
+	shards  [storeShards]storeShard
+	index   numberIndex
+	changed func() // called after every change, outside the locks
+}
+
+const storeShards = 16
+
+type storeShard struct {
+	mu     sync.RWMutex
+	txs    map[string]map[string]*Transaction // clientId → referenceNumber → transaction
+	counts [len(statuses)]int                 // transactions by status, kept as they change
+	_      [64]byte                           // keeps shards' locks on separate cache lines
+}
+
+// statuses are the transaction statuses, in the order counts keep them.
+var statuses = [...]string{StatusPending, StatusPaid, StatusFailed, StatusExpired}
+
+func statusIndex(status string) int {
+	for i, s := range statuses {
+		if s == status {
+			return i
+		}
+	}
+	return 0 // cannot happen: transitions only set these
 }
 
 type storeKey struct{ clientID, ref string }
 
 func newStore(changed func()) *store {
-	return &store{txs: map[string]map[string]*Transaction{}, counts: map[string]int{}, changed: changed}
+	s := &store{changed: changed}
+	for i := range s.shards {
+		s.shards[i].txs = map[string]map[string]*Transaction{}
+	}
+	return s
+}
+
+// shard is where the merchant's reference ref lives (FNV-1a of ref).
+func (s *store) shard(ref string) *storeShard {
+	h := uint32(2166136261)
+	for i := 0; i < len(ref); i++ {
+		h = (h ^ uint32(ref[i])) * 16777619
+	}
+	return &s.shards[h%storeShards]
 }
 
 // exists reports whether the merchant already used ref.
 func (s *store) exists(clientID, ref string) bool {
-	s.mu.RLock()
-	_, ok := s.txs[clientID][ref]
-	s.mu.RUnlock()
+	sh := s.shard(ref)
+	sh.mu.RLock()
+	_, ok := sh.txs[clientID][ref]
+	sh.mu.RUnlock()
 	return ok
 }
 
@@ -93,23 +127,21 @@ func (s *store) exists(clientID, ref string) bool {
 // insert are one step, so two concurrent creates with the same reference
 // cannot both succeed.
 func (s *store) insert(tx *Transaction, seq uint64) bool {
-	s.mu.Lock()
-	refs := s.txs[tx.ClientID]
+	sh := s.shard(tx.ReferenceNumber)
+	sh.mu.Lock()
+	refs := sh.txs[tx.ClientID]
 	if refs == nil {
 		refs = map[string]*Transaction{}
-		s.txs[tx.ClientID] = refs
+		sh.txs[tx.ClientID] = refs
 	}
 	if _, ok := refs[tx.ReferenceNumber]; ok {
-		s.mu.Unlock()
+		sh.mu.Unlock()
 		return false
 	}
 	refs[tx.ReferenceNumber] = tx
-	if i := int(seq); i >= len(s.bySeq) {
-		s.bySeq = slices.Grow(s.bySeq, i+1-len(s.bySeq))[:i+1]
-	}
-	s.bySeq[seq] = tx
-	s.counts[tx.Status]++
-	s.mu.Unlock()
+	sh.counts[statusIndex(tx.Status)]++
+	sh.mu.Unlock()
+	s.index.put(seq, tx)
 	s.changed()
 	return true
 }
@@ -118,20 +150,21 @@ func (s *store) insert(tx *Transaction, seq uint64) bool {
 // returns a copy of the result; ok is false when there is no such
 // transaction or fn reports no change.
 func (s *store) update(clientID, ref string, fn func(*Transaction) bool) (tx Transaction, ok bool) {
-	s.mu.Lock()
-	t, found := s.txs[clientID][ref]
+	sh := s.shard(ref)
+	sh.mu.Lock()
+	t, found := sh.txs[clientID][ref]
 	if !found {
-		s.mu.Unlock()
+		sh.mu.Unlock()
 		return Transaction{}, false
 	}
 	before := t.Status
 	changed := fn(t)
 	if t.Status != before {
-		s.counts[before]--
-		s.counts[t.Status]++
+		sh.counts[statusIndex(before)]--
+		sh.counts[statusIndex(t.Status)]++
 	}
 	tx = *t
-	s.mu.Unlock()
+	sh.mu.Unlock()
 	if changed {
 		s.changed()
 	}
@@ -140,16 +173,19 @@ func (s *store) update(clientID, ref string, fn func(*Transaction) bool) (tx Tra
 
 // list returns copies of the transactions keep accepts, newest first.
 func (s *store) list(keep func(*Transaction) bool) []Transaction {
-	s.mu.RLock()
 	out := []Transaction{}
-	for _, refs := range s.txs {
-		for _, t := range refs {
-			if keep(t) {
-				out = append(out, *t)
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for _, refs := range sh.txs {
+			for _, t := range refs {
+				if keep(t) {
+					out = append(out, *t)
+				}
 			}
 		}
+		sh.mu.RUnlock()
 	}
-	s.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
 			return out[i].CreatedAt.After(out[j].CreatedAt)
@@ -162,21 +198,31 @@ func (s *store) list(keep func(*Transaction) bool) []Transaction {
 // reset forgets every transaction. Sequence numbers go on, so the index
 // by number keeps its length with every entry cleared.
 func (s *store) reset() {
-	s.mu.Lock()
-	s.txs = map[string]map[string]*Transaction{}
-	clear(s.bySeq)
-	s.counts = map[string]int{}
-	s.mu.Unlock()
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.txs = map[string]map[string]*Transaction{}
+		sh.counts = [len(statuses)]int{}
+		sh.mu.Unlock()
+	}
+	s.index.clear()
 	s.changed()
 }
 
 // statusCounts returns how many transactions there are in each status.
 func (s *store) statusCounts() map[string]int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make(map[string]int, 4)
-	for _, st := range []string{StatusPending, StatusPaid, StatusFailed, StatusExpired} {
-		out[st] = s.counts[st]
+	var sum [len(statuses)]int
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for j, n := range sh.counts {
+			sum[j] += n
+		}
+		sh.mu.RUnlock()
+	}
+	out := make(map[string]int, len(statuses))
+	for j, st := range statuses {
+		out[st] = sum[j]
 	}
 	return out
 }
@@ -184,21 +230,14 @@ func (s *store) statusCounts() map[string]int {
 // get returns a copy of the merchant's transaction with reference ref. The
 // copy shares Items, which is never changed after creation.
 func (s *store) get(clientID, ref string) (Transaction, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	tx, ok := s.txs[clientID][ref]
+	sh := s.shard(ref)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	tx, ok := sh.txs[clientID][ref]
 	if !ok {
 		return Transaction{}, false
 	}
 	return *tx, true
-}
-
-// holds reports whether tx (the stored pointer) is still in the store: not
-// forgotten by a reset.
-func (s *store) holds(tx *Transaction) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.txs[tx.ClientID][tx.ReferenceNumber] == tx
 }
 
 // byTransactionNumber returns a copy of the transaction with that number.
@@ -207,12 +246,53 @@ func (s *store) byTransactionNumber(number string) (Transaction, bool) {
 	if !ok {
 		return Transaction{}, false
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if seq >= uint64(len(s.bySeq)) || s.bySeq[seq] == nil || s.bySeq[seq].TransactionNumber != number {
+	tx := s.index.get(seq)
+	if tx == nil || tx.TransactionNumber != number { // immutable fields: no shard lock needed
 		return Transaction{}, false
 	}
-	return *s.bySeq[seq], true
+	return s.get(tx.ClientID, tx.ReferenceNumber)
+}
+
+// numberIndex finds transactions by the sequence number in their
+// transaction number: chunks of indexChunk pointers, allocated as the
+// numbers reach them and never copied.
+type numberIndex struct {
+	mu     sync.RWMutex
+	chunks []*[indexChunk]*Transaction
+}
+
+const indexChunk = 4096
+
+func (x *numberIndex) put(seq uint64, tx *Transaction) {
+	c, i := seq/indexChunk, seq%indexChunk
+	x.mu.Lock()
+	for uint64(len(x.chunks)) <= c {
+		x.chunks = append(x.chunks, nil)
+	}
+	if x.chunks[c] == nil {
+		x.chunks[c] = new([indexChunk]*Transaction)
+	}
+	x.chunks[c][i] = tx
+	x.mu.Unlock()
+}
+
+func (x *numberIndex) get(seq uint64) *Transaction {
+	c, i := seq/indexChunk, seq%indexChunk
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if c >= uint64(len(x.chunks)) || x.chunks[c] == nil {
+		return nil
+	}
+	return x.chunks[c][i]
+}
+
+// clear forgets every entry; chunks are dropped, numbers go on.
+func (x *numberIndex) clear() {
+	x.mu.Lock()
+	for i := range x.chunks {
+		x.chunks[i] = nil
+	}
+	x.mu.Unlock()
 }
 
 // transactionNumber is the number of the seq-th transaction created on
