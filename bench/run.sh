@@ -100,6 +100,7 @@ answered=$(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' "$OUT/loss.wrk.txt")
 [ -n "$answered" ] || die "wrk printed no RESULT line (see $OUT/loss.wrk.txt)"
 # Wait for the backlog to drain: nothing queued, scheduled or in flight.
 stats=""
+drain_start=$(date +%s%N)
 for _ in $(seq 1 600); do
   stats=$(curl -fs "http://$NOTIFY/_sandbox/stats")
   if node -e 'const s=JSON.parse(process.argv[1]).backlog; process.exit(s.queued+s.scheduled+s.inFlight===0?0:1)' "$stats"; then
@@ -107,6 +108,7 @@ for _ in $(seq 1 600); do
   fi
   sleep 0.1
 done
+drained_ms=$(( ($(date +%s%N) - drain_start) / 1000000 ))
 sunk=$(curl -fs "http://$SINK/count")
 rss=$(awk '/^VmRSS:/{printf "%.0f", $2/1024}' "/proc/${PIDS[1]}/status")
 verdict=$(node -e '
@@ -123,6 +125,7 @@ verdict=$(node -e '
   echo "# no-loss check (sandbox-notify, ${LOSS_SECONDS}s, wrk -t2 -c50, sink on $SINK)"
   echo "$verdict"
   echo "load: $(grep '^RESULT' "$OUT/loss.wrk.txt")"
+  echo "backlog empty ${drained_ms} ms after the load ended"
   echo "sandbox-notify RSS after the bench and this check: ${rss} MiB"
 } | tee -a "$REPORT"
 echo "report: $REPORT" >&2
