@@ -112,7 +112,7 @@ func TestParseValues(t *testing.T) {
 // compare values alone.
 func stripPositions(s Scenario) Scenario {
 	s.At, s.Match.At, s.Create.At, s.Delivery.At = nil, nil, nil, nil
-	s.reference = nil
+	s.reference, s.prefix, s.hasPrefix = nil, "", false
 	if s.Match.Amount != nil {
 		a := *s.Match.Amount
 		a.At = nil
