@@ -64,6 +64,7 @@ type notifier struct {
 	wallNow        func() time.Time
 	log            *slog.Logger
 	sandboxHeaders bool
+	policy         outboundPolicy
 
 	mu      sync.Mutex
 	ready   *sync.Cond
@@ -79,9 +80,16 @@ type notifier struct {
 	wg     sync.WaitGroup
 }
 
-func newNotifier(workers int, clock *SandboxClock, sched *scheduler, j *journal, wallNow func() time.Time, log *slog.Logger, sandboxHeaders bool) *notifier {
+func newNotifier(workers int, clock *SandboxClock, sched *scheduler, j *journal, wallNow func() time.Time, log *slog.Logger, sandboxHeaders bool, policy outboundPolicy) *notifier {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = workers
+	// Every connection goes through the outbound policy's check, and
+	// straight to the merchant: [sandbox] no proxy from the environment,
+	// which would be dialled instead of the address the policy must see.
+	dialer := policy.dialer()
+	dialer.Timeout, dialer.KeepAlive = 30*time.Second, 30*time.Second
+	transport.DialContext = dialer.DialContext
+	transport.Proxy = nil
 	n := &notifier{
 		client: &http.Client{
 			Transport: transport,
@@ -94,6 +102,7 @@ func newNotifier(workers int, clock *SandboxClock, sched *scheduler, j *journal,
 		wallNow:        wallNow,
 		log:            log,
 		sandboxHeaders: sandboxHeaders,
+		policy:         policy,
 		waiting:        map[*delivery]bool{},
 	}
 	n.ready = sync.NewCond(&n.mu)
@@ -219,6 +228,12 @@ func (n *notifier) attempt(d *delivery) {
 	defer cancel()
 	req, err := sn.NewRequest(ctx, d.url)
 	if err == nil {
+		var pctx context.Context
+		if pctx, err = n.policy.checkURL(ctx, req.URL); pctx != ctx {
+			req = req.WithContext(pctx)
+		}
+	}
+	if err == nil {
 		if n.sandboxHeaders {
 			req.Header.Set(HeaderSandboxDelivery, d.id)
 			req.Header.Set(HeaderSandboxAttempt, strconv.Itoa(d.attempts))
@@ -240,6 +255,11 @@ func (n *notifier) attempt(d *delivery) {
 		a.Outcome = OutcomeDelivered
 	case errors.Is(err, context.Canceled) && n.ctx.Err() != nil:
 		a.Outcome, a.Error = OutcomeInterrupted, "the sandbox stopped during this attempt"
+	case errors.As(err, new(*refusal)):
+		// Final: the policy will refuse every retry too.
+		var r *refusal
+		errors.As(err, &r)
+		a.Outcome, a.Error = OutcomeGaveUp, r.Error()
 	default:
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):

@@ -57,6 +57,10 @@ type Options struct {
 	// Health, the OpenAPI document and the hosted payment page answer
 	// everyone.
 	ExposeControl bool
+	// NotifyAllow, when not empty, is the only place notifies may go: host
+	// names, IP addresses or CIDR ranges. Link-local and cloud metadata
+	// addresses are refused unless an entry covers them (see outbound.go).
+	NotifyAllow []string
 	// Logger receives structured logs; discarded when nil.
 	Logger *slog.Logger
 }
@@ -172,8 +176,12 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	s.channelsData = data
 	s.SetScenarios(opts.Scenarios)
+	policy, err := parseNotifyAllow(opts.NotifyAllow)
+	if err != nil {
+		return nil, fmt.Errorf("new sandbox: notify allowlist: %w", err)
+	}
 	s.sched = newScheduler(s.clock, s.expire)
-	s.notifier = newNotifier(workers, s.clock, s.sched, s.journal, s.wallNow, s.log, !opts.NoSandboxHeaders)
+	s.notifier = newNotifier(workers, s.clock, s.sched, s.journal, s.wallNow, s.log, !opts.NoSandboxHeaders, policy)
 	s.exposeCtl = opts.ExposeControl
 	s.handler = s.routes()
 	return s, nil

@@ -226,6 +226,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "serve bad clock", args: []string{"serve", "--clock", "fast"}, code: 2, stderr: `clock mode "fast": expected "real" or "virtual"`},
 		{name: "serve zero speed", args: []string{"serve", "--speed", "0"}, code: 2, stderr: "expected a positive factor"},
 		{name: "serve no workers", args: []string{"serve", "--notify-workers", "0"}, code: 2, stderr: "--notify-workers is 0"},
+		{name: "serve bad notify allowlist", args: []string{"serve", "--notify-allow", "shop.test,http://x"}, code: 2, stderr: `notify allowlist: "http://x" is not a host name`},
 		{name: "serve missing scenarios", args: []string{"serve", "--scenarios", filepath.Join(dir, "none.yaml")}, code: 1, stderr: "none.yaml"},
 		{name: "serve bad scenarios", args: []string{"serve", "--scenarios", badScn}, code: 1, stderr: badScn + ":2:11: scenarios[0].name"},
 		{name: "scenarios without action", args: []string{"scenarios"}, code: 2, stderr: "scenarios needs an action: lint or list"},

@@ -42,6 +42,7 @@ type serveOptions struct {
 	noDebugHdrs  bool
 	exposeCtl    bool
 	pprofAddr    string
+	notifyAllow  []string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,6 +68,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.workers, "notify-workers", mock.DefaultNotifyWorkers, "`N` notifies in flight at most")
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
 	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API (/_sandbox/...); needed in a container whose control API is called from outside it")
+	fs.Func("notify-allow", "only send notifies to these `HOSTS`: names, IP addresses or CIDR ranges, comma-separated or repeated (default: anywhere but link-local and cloud metadata addresses)", func(v string) error {
+		o.notifyAllow = append(o.notifyAllow, strings.Split(v, ",")...)
+		return nil
+	})
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve Go's pprof profiles on `HOST:PORT` (a loopback address), for performance work; see PERFORMANCE.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -146,9 +151,10 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 		seed = rand.Int64N(1<<31-1) + 1 // gofakeit treats 0 as "random, unreported"
 	}
 	sb, err := mock.New(mock.Options{Config: cfg, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
-		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl})
+		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl,
+		NotifyAllow: o.notifyAllow})
 	if err != nil {
-		return nil, err
+		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "%v", err)
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

@@ -1,0 +1,53 @@
+package mock_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock"
+)
+
+// TestNotifyPolicy: refused notifies end at once, given up with the
+// reason in the journal and no retries; allowed ones are delivered.
+func TestNotifyPolicy(t *testing.T) {
+	rc := newReceiver(t)
+	for _, tt := range []struct {
+		name    string
+		allow   []string
+		url     string
+		outcome string
+		error   string
+	}{
+		{"metadata address", nil, "http://169.254.169.254/latest/meta-data/", mock.OutcomeGaveUp, "link-local or cloud metadata"},
+		{"metadata over IPv6", nil, "http://[fd00:ec2::254]/", mock.OutcomeGaveUp, "link-local or cloud metadata"},
+		{"loopback without allowlist", nil, rc.URL, mock.OutcomeDelivered, ""},
+		{"not in the allowlist", []string{"shop.test"}, rc.URL, mock.OutcomeGaveUp, "127.0.0.1 is not in the notify allowlist"},
+		{"in the allowlist", []string{"127.0.0.0/8"}, rc.URL, mock.OutcomeDelivered, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock, _ := mock.NewSandboxClock(mock.ClockVirtual, 1)
+			sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Clock: clock, Seed: 1, NotifyAllow: tt.allow})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sb.Close(context.Background())
+			e := &engine{sb: sb, h: sb.Handler()}
+			e.create(t, "POL-1", tt.url, nil)
+			if code, body := e.control(t, "POST", "/_sandbox/transactions/POL-1/pay", ""); code != 200 {
+				t.Fatalf("pay: %d %s", code, body)
+			}
+			waitFor(t, "the attempt", func() bool { return len(sb.Deliveries(demoID, "POL-1")) == 1 })
+			sb.AdvanceClock(24 * time.Hour) // past every retry, were there one
+			time.Sleep(20 * time.Millisecond)
+			got := sb.Deliveries(demoID, "POL-1")
+			if len(got) != 1 || got[0].Outcome != tt.outcome || !strings.Contains(got[0].Error, tt.error) {
+				t.Fatalf("journal %+v, want one attempt %s with an error containing %q", got, tt.outcome, tt.error)
+			}
+		})
+	}
+	if _, err := mock.New(mock.Options{NotifyAllow: []string{"http://x"}}); err == nil || !strings.Contains(err.Error(), "not a host name") {
+		t.Errorf("New with a bad allowlist: %v, want an error naming the entry", err)
+	}
+}
