@@ -3,6 +3,8 @@ package mock
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -67,17 +69,75 @@ type controlRouter struct {
 	r *mux.Router
 }
 
-// HandleFunc registers a control endpoint: loopback clients only, unless
-// the sandbox was started with Options.ExposeControl.
+// HandleFunc registers a control endpoint: loopback clients, clients
+// presenting the admin token, or everyone when the sandbox was started
+// with Options.ExposeControl and no token.
 func (c controlRouter) HandleFunc(path string, f http.HandlerFunc) *mux.Route {
 	s := c.s
 	return c.r.HandleFunc(ControlPrefix+path, func(w http.ResponseWriter, r *http.Request) {
-		if !s.exposeCtl && !remoteAddr(r).Unmap().IsLoopback() {
-			s.writeError(w, r, sandboxErr(http.StatusForbidden, "the control API answers loopback clients only, and this request came from %s; start the sandbox with --expose-control (BJPAY_SANDBOX_EXPOSE_CONTROL=true) to reach it from other hosts", r.RemoteAddr))
+		if err := s.admit(w, r); err != nil {
+			if err != errRedirected {
+				s.writeError(w, r, err)
+			}
 			return
 		}
 		f(w, r)
 	})
+}
+
+// adminCookie carries the admin token for a browser.
+const adminCookie = "bjpay_sandbox_admin"
+
+// errRedirected: admit answered already (a redirect that sets the cookie).
+var errRedirected = &Error{Code: "redirected"}
+
+// admit decides whether r may use the control API and the dashboard.
+// Tokens are compared as SHA-256 digests in constant time, and never
+// appear in an answer or a log.
+func (s *Sandbox) admit(w http.ResponseWriter, r *http.Request) *Error {
+	if remoteAddr(r).Unmap().IsLoopback() {
+		return nil
+	}
+	if s.adminHash == nil {
+		if s.exposeCtl {
+			return nil
+		}
+		return sandboxErr(http.StatusForbidden, "the control API answers loopback clients only, and this request came from %s; start the sandbox with --admin-token (BJPAY_SANDBOX_ADMIN_TOKEN) to reach it from other hosts with that token", r.RemoteAddr)
+	}
+	// A browser opening a page with ?token= once gets the cookie, and the
+	// token leaves the address bar (and the history) at once.
+	if q := r.URL.Query(); r.Method == http.MethodGet && q.Has("token") {
+		if !s.isAdminToken(q.Get("token")) {
+			return sandboxErr(http.StatusForbidden, "the token in ?token= is not the sandbox's admin token")
+		}
+		http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: q.Get("token"), Path: ControlPrefix + "/",
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		q.Del("token")
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+		return errRedirected
+	}
+	token, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !bearer {
+		token = ""
+		if c, err := r.Cookie(adminCookie); err == nil {
+			token = c.Value
+		}
+	}
+	switch {
+	case token == "":
+		w.Header().Set("WWW-Authenticate", `Bearer realm="bjpay-sandbox control API"`)
+		return sandboxErr(http.StatusUnauthorized, "the control API needs the admin token from clients other than loopback ones (this one is %s); send \"Authorization: Bearer <token>\", or open a dashboard page with ?token=<token> once", r.RemoteAddr)
+	case !s.isAdminToken(token):
+		return sandboxErr(http.StatusForbidden, "the admin token sent is not the sandbox's")
+	}
+	return nil
+}
+
+func (s *Sandbox) isAdminToken(token string) bool {
+	got := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(got[:], s.adminHash[:]) == 1
 }
 
 // Public registers an endpoint every client may use: it reads or changes

@@ -248,8 +248,8 @@ func TestControlLoopbackOnly(t *testing.T) {
 			if rec.Code != want {
 				t.Errorf("expose=%v %s %s from %s: %d %s, want %d", expose, tt.method, tt.path, tt.remote, rec.Code, rec.Body, want)
 			}
-			if rec.Code == 403 && !strings.Contains(rec.Body.String(), "--expose-control") {
-				t.Errorf("403 does not say how to expose the control API: %s", rec.Body)
+			if rec.Code == 403 && !strings.Contains(rec.Body.String(), "--admin-token") {
+				t.Errorf("403 does not say how to reach the control API: %s", rec.Body)
 			}
 		}
 	}
@@ -326,5 +326,67 @@ func TestStats(t *testing.T) {
 	}
 	if s := stats(); s.Transactions[mock.StatusPaid] != 0 || s.Attempts[mock.OutcomeDelivered] != 0 || s.Backlog.Scheduled != 0 {
 		t.Errorf("after reset: %+v, want all zero", s)
+	}
+}
+
+// TestAdminToken: with a token, clients other than loopback ones use the
+// control API and the dashboard by presenting it (header, or the cookie a
+// dashboard link with ?token= sets), and nothing answers the token back.
+func TestAdminToken(t *testing.T) {
+	const token = "s3cret-admin-token"
+	sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Seed: 1, AdminToken: token, ExposeControl: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close(context.Background()) })
+	const remote = "172.18.0.1:5000"
+	for _, tt := range []struct {
+		name           string
+		remote, method string
+		path           string
+		header         map[string]string
+		status         int
+		location       string // for 303
+	}{
+		{"loopback needs no token", "127.0.0.1:5000", "GET", "/_sandbox/clock", nil, 200, ""},
+		{"no token", remote, "GET", "/_sandbox/clock", nil, 401, ""},
+		{"no token, dashboard", remote, "GET", "/_sandbox/", nil, 401, ""},
+		{"wrong bearer", remote, "GET", "/_sandbox/clock", map[string]string{"Authorization": "Bearer nope"}, 403, ""},
+		{"not a bearer", remote, "GET", "/_sandbox/clock", map[string]string{"Authorization": "Basic " + token}, 401, ""},
+		{"bearer", remote, "POST", "/_sandbox/clock/advance", map[string]string{"Authorization": "Bearer " + token}, 200, ""},
+		{"cookie", remote, "GET", "/_sandbox/", map[string]string{"Cookie": "bjpay_sandbox_admin=" + token}, 200, ""},
+		{"wrong cookie", remote, "GET", "/_sandbox/", map[string]string{"Cookie": "bjpay_sandbox_admin=nope"}, 403, ""},
+		{"link with the token", remote, "GET", "/_sandbox/?status=PAID&token=" + token, nil, 303, "/_sandbox/?status=PAID"},
+		{"link with a wrong token", remote, "GET", "/_sandbox/?token=nope", nil, 403, ""},
+		{"query token on a POST", remote, "POST", "/_sandbox/reset?token=" + token, nil, 401, ""},
+		{"public pages stay public", remote, "GET", "/_sandbox/health", nil, 200, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(`{"by":"1m"}`))
+			req.RemoteAddr = tt.remote
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			sb.Handler().ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tt.status)
+			}
+			if strings.Contains(rec.Body.String(), token) || strings.Contains(rec.Header().Get("Location"), token) {
+				t.Errorf("the answer shows the token: %v %s", rec.Header(), rec.Body)
+			}
+			if rec.Code == 401 && rec.Header().Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+			if tt.status == 303 {
+				if loc := rec.Header().Get("Location"); loc != tt.location {
+					t.Errorf("Location %q, want %q", loc, tt.location)
+				}
+				c := rec.Result().Cookies()
+				if len(c) != 1 || c[0].Value != token || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Path != "/_sandbox/" {
+					t.Errorf("cookie %+v, want the token, HttpOnly, SameSite=Strict, Path=/_sandbox/", c)
+				}
+			}
+		})
 	}
 }

@@ -57,6 +57,12 @@ type Options struct {
 	// Health, the OpenAPI document and the hosted payment page answer
 	// everyone.
 	ExposeControl bool
+	// AdminToken, when set, lets clients other than loopback ones use the
+	// control API and the dashboard by presenting it: the header
+	// "Authorization: Bearer <token>", or the cookie a browser gets by
+	// opening any dashboard page with ?token=<token> once. It takes
+	// precedence over ExposeControl, which opens them to everyone.
+	AdminToken string
 	// NotifyAllow, when not empty, is the only place notifies may go: host
 	// names, IP addresses or CIDR ranges. Link-local and cloud metadata
 	// addresses are refused unless an entry covers them (see outbound.go).
@@ -94,6 +100,7 @@ type Sandbox struct {
 	// dashboard's live updates: one atomic add, nothing more, on the hot path.
 	version   atomic.Uint64
 	exposeCtl bool
+	adminHash *[sha256.Size]byte // of Options.AdminToken; nil without one
 	closeOnce sync.Once
 
 	mu        sync.RWMutex
@@ -183,6 +190,10 @@ func New(opts Options) (*Sandbox, error) {
 	s.sched = newScheduler(s.clock, s.expire)
 	s.notifier = newNotifier(workers, s.clock, s.sched, s.journal, s.wallNow, s.log, !opts.NoSandboxHeaders, policy)
 	s.exposeCtl = opts.ExposeControl
+	if opts.AdminToken != "" {
+		h := sha256.Sum256([]byte(opts.AdminToken))
+		s.adminHash = &h
+	}
 	s.handler = s.routes()
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,8 +109,8 @@ func TestServeDefaults(t *testing.T) {
 // TestServeKeepsSecretsOutOfOutput: a secret the user gives is used but
 // never printed, logged or echoed.
 func TestServeKeepsSecretsOutOfOutput(t *testing.T) {
-	const id, secret = "my-client", "my-very-secret-value"
-	base, stdout, stderr := startServer(t, serveOptions{clientID: id, clientSecret: secret, logLevel: slog.LevelDebug})
+	const id, secret, token = "my-client", "my-very-secret-value", "my-admin-token-value"
+	base, stdout, stderr := startServer(t, serveOptions{clientID: id, clientSecret: secret, adminToken: token, exposeCtl: true, logLevel: slog.LevelDebug})
 	if status, _ := call(t, base, "/api/merchant/payment-channel", id, secret, ""); status != 200 {
 		t.Fatalf("channels with the given credentials: %d", status)
 	}
@@ -120,8 +121,8 @@ func TestServeKeepsSecretsOutOfOutput(t *testing.T) {
 		t.Errorf("the demo credentials still work after --client-id/--client-secret: %d", status)
 	}
 	for name, out := range map[string]string{"stdout": stdout.String(), "stderr": stderr.String()} {
-		if strings.Contains(out, secret) {
-			t.Errorf("%s shows the client secret:\n%s", name, out)
+		if strings.Contains(out, secret) || strings.Contains(out, token) {
+			t.Errorf("%s shows the client secret or the admin token:\n%s", name, out)
 		}
 	}
 	if !strings.Contains(stdout.String(), id) {
@@ -227,6 +228,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "serve zero speed", args: []string{"serve", "--speed", "0"}, code: 2, stderr: "expected a positive factor"},
 		{name: "serve no workers", args: []string{"serve", "--notify-workers", "0"}, code: 2, stderr: "--notify-workers is 0"},
 		{name: "serve bad notify allowlist", args: []string{"serve", "--notify-allow", "shop.test,http://x"}, code: 2, stderr: `notify allowlist: "http://x" is not a host name`},
+		{name: "serve exposed without a token", args: []string{"serve", "--expose-control"}, code: 2, stderr: "--expose-control needs --admin-token"},
 		{name: "serve missing scenarios", args: []string{"serve", "--scenarios", filepath.Join(dir, "none.yaml")}, code: 1, stderr: "none.yaml"},
 		{name: "serve bad scenarios", args: []string{"serve", "--scenarios", badScn}, code: 1, stderr: badScn + ":2:11: scenarios[0].name"},
 		{name: "scenarios without action", args: []string{"scenarios"}, code: 2, stderr: "scenarios needs an action: lint or list"},
@@ -291,5 +293,32 @@ func TestCommandLine(t *testing.T) {
 			check("stdout", stdout.String(), tt.stdout)
 			check("stderr", stderr.String(), tt.stderr)
 		})
+	}
+}
+
+// TestAdminTransport: the test command's client sends the admin token on
+// control API calls only, never to BJPAY's surface or the merchant.
+func TestAdminTransport(t *testing.T) {
+	got := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got[r.URL.Path] = r.Header.Get("Authorization")
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: adminTransport{token: "tok", next: http.DefaultTransport}}
+	for _, tt := range []struct{ path, want string }{
+		{"/_sandbox/merchants", "Bearer tok"},
+		{"/_sandbox/transactions/X/pay", "Bearer tok"},
+		{"/api/merchant/payment-channel", ""},
+		{"/_sandboxes", ""},
+		{"/webhook/bjpay", ""},
+	} {
+		resp, err := client.Get(srv.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got[tt.path] != tt.want {
+			t.Errorf("%s: Authorization %q, want %q", tt.path, got[tt.path], tt.want)
+		}
 	}
 }

@@ -315,6 +315,11 @@ func checkCompose(t *testing.T, img builtImage) {
 	if env(sandbox, "BJPAY_SANDBOX_EXPOSE_CONTROL") != "true" {
 		t.Errorf("sandbox: the conformance service needs the control API; BJPAY_SANDBOX_EXPOSE_CONTROL must be true")
 	}
+	// serve refuses an exposed control API without a token; the suite
+	// presents the same one.
+	if tok := env(sandbox, "BJPAY_SANDBOX_ADMIN_TOKEN"); tok == "" || env(conformance, "BJPAY_SANDBOX_ADMIN_TOKEN") != tok {
+		t.Errorf("sandbox admin token %q, conformance's %q; want the same, not empty", tok, env(conformance, "BJPAY_SANDBOX_ADMIN_TOKEN"))
+	}
 	scnDir := env(sandbox, "BJPAY_SANDBOX_SCENARIOS")
 	mounted := false
 	for _, v := range sandbox.Volumes {

@@ -43,6 +43,7 @@ type serveOptions struct {
 	exposeCtl    bool
 	pprofAddr    string
 	notifyAllow  []string
+	adminToken   string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,7 +68,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	fs.IntVar(&o.workers, "notify-workers", mock.DefaultNotifyWorkers, "`N` notifies in flight at most")
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
-	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API (/_sandbox/...); needed in a container whose control API is called from outside it")
+	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API and dashboard (/_sandbox/...), with the --admin-token; needed in a container whose control API is called from outside it")
+	fs.StringVar(&o.adminToken, "admin-token", "", "`TOKEN` clients other than loopback ones present to use the control API and dashboard (Authorization: Bearer TOKEN); prefer $BJPAY_SANDBOX_ADMIN_TOKEN, which ps does not show")
 	fs.Func("notify-allow", "only send notifies to these `HOSTS`: names, IP addresses or CIDR ranges, comma-separated or repeated (default: anywhere but link-local and cloud metadata addresses)", func(v string) error {
 		o.notifyAllow = append(o.notifyAllow, strings.Split(v, ",")...)
 		return nil
@@ -75,6 +77,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve Go's pprof profiles on `HOST:PORT` (a loopback address), for performance work; see PERFORMANCE.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if o.exposeCtl && o.adminToken == "" {
+		return usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--expose-control needs --admin-token: clients from other hosts present it (Authorization: Bearer TOKEN); set BJPAY_SANDBOX_ADMIN_TOKEN, e.g. to the output of 'openssl rand -hex 16'")
 	}
 	if (o.clientID == "") != (o.clientSecret == "") {
 		return usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--client-id and --client-secret go together; got only --%s", map[bool]string{true: "client-id", false: "client-secret"}[o.clientID != ""])
@@ -152,7 +157,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	}
 	sb, err := mock.New(mock.Options{Config: cfg, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
 		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl,
-		NotifyAllow: o.notifyAllow})
+		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow})
 	if err != nil {
 		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "%v", err)
 	}
@@ -177,7 +182,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		ownSecret: ownSecret,
-		exposeCtl: o.exposeCtl,
+		exposeCtl: o.exposeCtl || o.adminToken != "",
 	}, nil
 }
 
@@ -232,7 +237,7 @@ func clockLine(c *mock.SandboxClock) string {
 
 func controlAudience(exposed bool) string {
 	if exposed {
-		return "open to every client: --expose-control"
+		return "loopback clients, and others with the admin token"
 	}
 	return "loopback clients only"
 }

@@ -72,6 +72,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		concurrency int
 		window      time.Duration
 		wait        time.Duration
+		adminToken  string
 	)
 	fs := newFlagSet("test", "--merchant merchant.yaml [--tags EXPR] [--format SPEC]... [--strict] [--concurrency N]", testExamples, stderr)
 	fs.StringVar(&driverPath, "merchant", "", "the merchant driver `FILE` (see the README)")
@@ -81,6 +82,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&concurrency, "concurrency", 1, "scenarios run at once")
 	fs.DurationVar(&window, "replay-window", features.DefaultReplayWindow, "the merchant's replay window: the replay scenario sends a notify a minute older")
 	fs.DurationVar(&wait, "wait", 30*time.Second, "how long to wait for the merchant's notifyUrl to accept connections")
+	fs.StringVar(&adminToken, "admin-token", "", "with sandbox.url: the running sandbox's admin `TOKEN`, sent on control API calls (prefer $BJPAY_SANDBOX_ADMIN_TOKEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -112,6 +114,10 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	m := driver.Merchant
+	client := &http.Client{}
+	if adminToken != "" {
+		client.Transport = adminTransport{token: adminToken, next: http.DefaultTransport}
+	}
 	sandboxURL := strings.TrimRight(driver.Sandbox.URL, "/")
 	if sandboxURL == "" {
 		base, stop, err := startSandbox(driver)
@@ -120,7 +126,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer stop()
 		sandboxURL = base
-	} else if err := useSandbox(ctx, sandboxURL, m, wait); err != nil {
+	} else if err := useSandbox(ctx, client, sandboxURL, m, wait); err != nil {
 		fmt.Fprintf(stderr, "bjpay-sandbox test: sandbox.url %s: %v\n", sandboxURL, err)
 		return errSilent
 	}
@@ -147,7 +153,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	suite := godog.TestSuite{
 		Name: "bjpay-merchant-conformance",
 		ScenarioInitializer: features.InitializeConformance(features.Conformance{
-			SandboxURL: sandboxURL, Merchant: m, ReplayWindow: window,
+			SandboxURL: sandboxURL, Merchant: m, ReplayWindow: window, Client: client,
 		}),
 		Options: &godog.Options{
 			FS: features.FS, Paths: []string{"merchant"}, Tags: expr, Strict: true,
@@ -201,9 +207,10 @@ func startSandbox(driver *features.Driver) (baseURL string, stop func(), err err
 // useSandbox readies a sandbox that is already running: it waits up to
 // wait for it to be healthy, and registers the merchant under test through
 // the control API unless the sandbox knows its credentials already.
-func useSandbox(ctx context.Context, base string, m features.Merchant, wait time.Duration) error {
-	client := &http.Client{Timeout: 10 * time.Second}
-	if _, err := waitHealthy(ctx, client, base+mock.ControlPrefix+"/health", wait); err != nil {
+func useSandbox(ctx context.Context, suiteClient *http.Client, base string, m features.Merchant, wait time.Duration) error {
+	client := *suiteClient
+	client.Timeout = 10 * time.Second
+	if _, err := waitHealthy(ctx, &client, base+mock.ControlPrefix+"/health", wait); err != nil {
 		return fmt.Errorf("not healthy after %s: %w", wait, err)
 	}
 	// A BJPAY call with the merchant's credentials says whether it is known.
@@ -216,7 +223,7 @@ func useSandbox(ctx context.Context, base string, m features.Merchant, wait time
 		req.Header.Set(mock.HeaderClientID, m.ClientID)
 		req.Header.Set(mock.HeaderClientSecret, m.ClientSecret)
 		req.Header.Set(mock.HeaderRequestTime, time.Now().Format(time.RFC3339))
-		return do(client, req)
+		return do(&client, req)
 	}
 	status, body, err := call()
 	if err != nil || status == http.StatusOK {
@@ -231,7 +238,7 @@ func useSandbox(ctx context.Context, base string, m features.Merchant, wait time
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	switch status, body, err := do(client, req); {
+	switch status, body, err := do(&client, req); {
 	case err != nil:
 		return err
 	case status == http.StatusConflict:
@@ -240,6 +247,21 @@ func useSandbox(ctx context.Context, base string, m features.Merchant, wait time
 		return fmt.Errorf("registering the merchant through POST %s/merchants answered %d: %s", mock.ControlPrefix, status, body)
 	}
 	return nil
+}
+
+// adminTransport adds the admin token to control API calls, below the
+// suite's request logging, so the token never appears in a report.
+type adminTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (t adminTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.URL.Path, mock.ControlPrefix+"/") {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	return t.next.RoundTrip(r)
 }
 
 // do sends req and reads at most 4 KiB of the answer.
