@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
@@ -30,11 +35,13 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		addr    string
 		timeout time.Duration
 		wait    time.Duration
+		tlsCert string
 	)
 	fs := newFlagSet("health", "[--addr HOST:PORT] [--timeout D] [--wait D]", healthExamples, stderr)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "`HOST:PORT` the sandbox listens on, as given to serve (:8080 probes 127.0.0.1:8080)")
 	fs.DurationVar(&timeout, "timeout", 3*time.Second, "how long one probe may take")
 	fs.DurationVar(&wait, "wait", 0, "keep probing until healthy or this long has passed (0: probe once)")
+	fs.StringVar(&tlsCert, "tls-cert", "", "the sandbox serves HTTPS with this certificate `FILE`, as given to serve: probe over https, trusting exactly that certificate")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,9 +55,17 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if timeout <= 0 || wait < 0 {
 		return usagef("", "--timeout must be positive and --wait not negative; got %s and %s", timeout, wait)
 	}
-	target := "http://" + net.JoinHostPort(host, port) + mock.ControlPrefix + "/health"
+	scheme, client := "http://", &http.Client{Timeout: timeout}
+	if tlsCert != "" {
+		pinned, err := pinnedTLS(tlsCert)
+		if err != nil {
+			return usagef("", "--tls-cert %s: %v", tlsCert, err)
+		}
+		scheme, client.Transport = "https://", &http.Transport{TLSClientConfig: pinned}
+	}
+	target := scheme + net.JoinHostPort(host, port) + mock.ControlPrefix + "/health"
 
-	body, err := waitHealthy(ctx, &http.Client{Timeout: timeout}, target, wait)
+	body, err := waitHealthy(ctx, client, target, wait)
 	if err != nil {
 		fmt.Fprintf(stderr, "bjpay-sandbox health: %s: %v\n", target, err)
 		return errSilent
@@ -94,4 +109,27 @@ func probe(ctx context.Context, client *http.Client, target string) (string, err
 		return "", fmt.Errorf("answered %d: %s", status, body)
 	}
 	return body, nil
+}
+
+// pinnedTLS trusts exactly the certificate in certFile: the probe reaches
+// its own sandbox on loopback, whose certificate may name no such host.
+func pinnedTLS(certFile string) (*tls.Config, error) {
+	pemBytes, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(pemBytes)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, errors.New("no PEM CERTIFICATE block in it")
+	}
+	want := block.Bytes
+	return &tls.Config{
+		InsecureSkipVerify: true, // replaced by the pin below
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 || !bytes.Equal(raw[0], want) {
+				return errors.New("the server presented another certificate than --tls-cert")
+			}
+			return nil
+		},
+	}, nil
 }

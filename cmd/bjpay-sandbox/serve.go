@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
@@ -44,6 +45,8 @@ type serveOptions struct {
 	pprofAddr    string
 	notifyAllow  []string
 	adminToken   string
+	tlsCert      string
+	tlsKey       string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -74,12 +77,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		o.notifyAllow = append(o.notifyAllow, strings.Split(v, ",")...)
 		return nil
 	})
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `FILE` (with --tls-key), for clients that insist on https")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `FILE` of --tls-cert")
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve Go's pprof profiles on `HOST:PORT` (a loopback address), for performance work; see PERFORMANCE.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if o.exposeCtl && o.adminToken == "" {
 		return usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--expose-control needs --admin-token: clients from other hosts present it (Authorization: Bearer TOKEN); set BJPAY_SANDBOX_ADMIN_TOKEN, e.g. to the output of 'openssl rand -hex 16'")
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--tls-cert and --tls-key go together; got only --%s", map[bool]string{true: "tls-cert", false: "tls-key"}[o.tlsCert != ""])
 	}
 	if (o.clientID == "") != (o.clientSecret == "") {
 		return usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--client-id and --client-secret go together; got only --%s", map[bool]string{true: "client-id", false: "client-secret"}[o.clientID != ""])
@@ -114,6 +122,7 @@ type server struct {
 	seed      int64
 	ownSecret bool // the first merchant's secret came from the user: never print it
 	exposeCtl bool
+	tls       bool
 }
 
 // newServer loads the configuration, builds the sandbox and binds the
@@ -161,10 +170,22 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	if err != nil {
 		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "%v", err)
 	}
+	var tlsConfig *tls.Config
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			sb.Close(context.Background())
+			return nil, usagef("", "--tls-cert %s / --tls-key %s: %v; expected PEM files of a certificate and its private key", o.tlsCert, o.tlsKey, err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		sb.Close(context.Background())
 		return nil, fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
 	}
 	return &server{
 		cfg:     cfg,
@@ -183,6 +204,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 		},
 		ownSecret: ownSecret,
 		exposeCtl: o.exposeCtl || o.adminToken != "",
+		tls:       tlsConfig != nil,
 	}, nil
 }
 
@@ -193,7 +215,11 @@ func (s *server) URL() string {
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	scheme := "http://"
+	if s.tls {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
 // Run serves until ctx is done, then shuts down gracefully: requests in
