@@ -54,6 +54,8 @@ type Error struct {
 	// Sandbox marks envelopes BJPAY does not document; they carry the
 	// X-Sandbox-Error header.
 	Sandbox bool
+	// retryAfter asks the client to come back in a second (Retry-After).
+	retryAfter bool
 }
 
 // explanation is what went wrong, in words: the detail of a documented
@@ -81,6 +83,11 @@ func codeErr(code, format string, args ...any) *Error {
 // withStatus overrides the HTTP status of a documented code, for the few
 // places where the sandbox answers one code with two statuses (01 as 403 for
 // a caller IP, 14 as 404 for an unknown reference).
+func (e *Error) withRetryAfter() *Error {
+	e.retryAfter = true
+	return e
+}
+
 func (e *Error) withStatus(status int) *Error {
 	e.Status = status
 	return e

@@ -163,6 +163,10 @@ func (s *Sandbox) handleChannels(c *call) (any, *Error) {
 }
 
 func (s *Sandbox) handleCreate(c *call) (any, *Error) {
+	if n := s.notifier.pending.Load(); n >= s.maxPend {
+		// Overload, not bad input: the sandbox's own 503, with the way out.
+		return nil, sandboxErr(http.StatusServiceUnavailable, "the sandbox has %d notifies waiting for delivery, its limit (--max-pending-notifies); it takes no new payments until they drain: retry shortly, make the merchant's notify endpoint answer faster, or raise the limit", n).withRetryAfter()
+	}
 	req, err := decodeCreate(c.body)
 	if err != nil {
 		return nil, err
@@ -342,6 +346,9 @@ func (s *Sandbox) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
 	}
 	if e.Sandbox {
 		w.Header().Set(HeaderSandboxError, "true")
+	}
+	if e.retryAfter {
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, e.Status, envelope{Code: e.Code, Message: e.Message, Detail: e.Detail})
 }

@@ -74,6 +74,9 @@ type notifier struct {
 	seq     uint64
 	gen     uint64       // bumped by discardPending: older deliveries are dropped
 	busy    atomic.Int64 // attempts in flight
+	// pending is len(queue) + len(waiting), kept under mu and read
+	// without it by creates asking whether the backlog is full.
+	pending atomic.Int64
 
 	ctx    context.Context // cancelled when Close gives up waiting for in-flight attempts
 	cancel context.CancelFunc
@@ -151,6 +154,7 @@ func (n *notifier) enqueue(d *delivery) {
 		return
 	}
 	n.queue = append(n.queue, d)
+	n.recount()
 	n.mu.Unlock()
 	n.ready.Signal()
 }
@@ -169,11 +173,13 @@ func (n *notifier) later(d *delivery, after time.Duration) {
 		return
 	}
 	n.waiting[d] = true
+	n.recount()
 	n.mu.Unlock()
 	n.sched.at(due, func() {
 		n.mu.Lock()
 		_, ok := n.waiting[d]
 		delete(n.waiting, d)
+		n.recount()
 		n.mu.Unlock()
 		if ok {
 			n.enqueue(d)
@@ -195,12 +201,16 @@ func (n *notifier) work() {
 		d := n.queue[0]
 		n.queue[0] = nil
 		n.queue = n.queue[1:]
+		n.recount()
 		n.busy.Add(1)
 		n.mu.Unlock()
 		n.attempt(d)
 		n.busy.Add(-1)
 	}
 }
+
+// recount updates pending; mu is held.
+func (n *notifier) recount() { n.pending.Store(int64(len(n.queue) + len(n.waiting))) }
 
 // backlog is the notifier's work not yet done.
 type backlog struct {
@@ -318,6 +328,7 @@ func (n *notifier) discardPending() {
 	n.gen++
 	n.queue = nil
 	n.waiting = map[*delivery]bool{}
+	n.recount()
 	n.mu.Unlock()
 }
 
@@ -330,6 +341,7 @@ func (n *notifier) close(ctx context.Context) {
 	n.closed = true
 	queued, waiting := n.queue, n.waiting
 	n.queue, n.waiting = nil, map[*delivery]bool{}
+	n.recount()
 	n.mu.Unlock()
 	n.ready.Broadcast()
 	for _, d := range queued {

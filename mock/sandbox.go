@@ -63,6 +63,10 @@ type Options struct {
 	// opening any dashboard page with ?token=<token> once. It takes
 	// precedence over ExposeControl, which opens them to everyone.
 	AdminToken string
+	// MaxPendingNotifies bounds the notifies waiting (queued, or scheduled
+	// for a delay or a retry): beyond it creates answer 503 until the
+	// backlog drains. DefaultMaxPendingNotifies when zero.
+	MaxPendingNotifies int
 	// NotifyAllow, when not empty, is the only place notifies may go: host
 	// names, IP addresses or CIDR ranges. Link-local and cloud metadata
 	// addresses are refused unless an entry covers them (see outbound.go).
@@ -76,6 +80,12 @@ type Options struct {
 // (64 at 100 ms each is 640 notifies a second); each costs a goroutine
 // and an idle connection.
 const DefaultNotifyWorkers = 64
+
+// DefaultMaxPendingNotifies is the default bound on waiting notifies.
+// [sandbox] A sandbox under a sustained overload (creates faster than its
+// merchants acknowledge notifies) would otherwise grow until it is out of
+// memory; a million waiting notifies hold about 1 GiB.
+const DefaultMaxPendingNotifies = 1_000_000
 
 // Sandbox is the mock BJPAY: merchants, channels and transactions behind
 // BJPAY's HTTP surface, notifies to merchants, and the control API
@@ -100,6 +110,7 @@ type Sandbox struct {
 	// dashboard's live updates: one atomic add, nothing more, on the hot path.
 	version   atomic.Uint64
 	exposeCtl bool
+	maxPend   int64 // Options.MaxPendingNotifies
 	adminHash *[sha256.Size]byte // of Options.AdminToken; nil without one
 	closeOnce sync.Once
 
@@ -190,6 +201,10 @@ func New(opts Options) (*Sandbox, error) {
 	s.sched = newScheduler(s.clock, s.expire)
 	s.notifier = newNotifier(workers, s.clock, s.sched, s.journal, s.wallNow, s.log, !opts.NoSandboxHeaders, policy)
 	s.exposeCtl = opts.ExposeControl
+	s.maxPend = int64(opts.MaxPendingNotifies)
+	if s.maxPend <= 0 {
+		s.maxPend = DefaultMaxPendingNotifies
+	}
 	if opts.AdminToken != "" {
 		h := sha256.Sum256([]byte(opts.AdminToken))
 		s.adminHash = &h

@@ -39,7 +39,7 @@ func startServer(t *testing.T, o serveOptions) (base string, stdout, stderr *syn
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	o.addr = "127.0.0.1:0"
 	if o.clockMode == "" { // the flags' defaults
-		o.clockMode, o.speed, o.workers = "real", 1, 16
+		o.clockMode, o.speed, o.workers, o.maxPending = "real", 1, 16, 1000
 	}
 	srv, err := newServer(o, stderr)
 	if err != nil {

@@ -47,6 +47,7 @@ type serveOptions struct {
 	adminToken   string
 	tlsCert      string
 	tlsKey       string
+	maxPending   int
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,6 +71,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	})
 	fs.IntVar(&o.workers, "notify-workers", mock.DefaultNotifyWorkers, "`N` notifies in flight at most")
+	fs.IntVar(&o.maxPending, "max-pending-notifies", mock.DefaultMaxPendingNotifies, "`N` notifies waiting for delivery at most; beyond, creates answer 503 until they drain")
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
 	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API and dashboard (/_sandbox/...), with the --admin-token; needed in a container whose control API is called from outside it")
 	fs.StringVar(&o.adminToken, "admin-token", "", "`TOKEN` clients other than loopback ones present to use the control API and dashboard (Authorization: Bearer TOKEN); prefer $BJPAY_SANDBOX_ADMIN_TOKEN, which ps does not show")
@@ -157,6 +159,9 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 			return nil, err
 		}
 	}
+	if o.maxPending < 1 {
+		return nil, usagef("", "--max-pending-notifies is %d; expected at least 1", o.maxPending)
+	}
 	if o.workers < 1 {
 		return nil, usagef("", "--notify-workers is %d; expected at least 1", o.workers)
 	}
@@ -166,7 +171,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	}
 	sb, err := mock.New(mock.Options{Config: cfg, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
 		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl,
-		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow})
+		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow, MaxPendingNotifies: o.maxPending})
 	if err != nil {
 		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "%v", err)
 	}
