@@ -110,7 +110,7 @@ type Sandbox struct {
 	// dashboard's live updates: one atomic add, nothing more, on the hot path.
 	version   atomic.Uint64
 	exposeCtl bool
-	maxPend   int64 // Options.MaxPendingNotifies
+	maxPend   int64              // Options.MaxPendingNotifies
 	adminHash *[sha256.Size]byte // of Options.AdminToken; nil without one
 	closeOnce sync.Once
 
