@@ -36,6 +36,13 @@ func TestDecodeErrors(t *testing.T) {
 			"file.yaml:2:8: invalid YAML: alias *nope refers to no anchor; expected &nope on a value before it",
 		},
 		{
+			// The alias ends at the ':'; found by FuzzParse, which got a
+			// position without a line.
+			"alias to no anchor as a key",
+			"name: x\n*nope: 1\n",
+			"file.yaml:2:1: invalid YAML: alias *nope refers to no anchor; expected &nope on a value before it",
+		},
+		{
 			"second document",
 			"name: x\n---\nname: y\n",
 			"file.yaml:2:1: a second YAML document starts here; expected exactly one document in the file",

@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Payment is what matching looks at: the fields of a create request that a
@@ -86,7 +87,7 @@ func Merge(user, library []Scenario) []Scenario {
 
 // literalPrefix reports whether the regular expression expr matches
 // exactly the strings that start with a literal, and returns it: "^PAID-"
-// does, "^paid-(?i)", "PAID-" and "^PAID-.+x" do not.
+// does, "^paid-(?i)", "PAID-", "^PAID-.+x" and "^\uFFFD" do not.
 func literalPrefix(expr string) (string, bool) {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
@@ -98,6 +99,11 @@ func literalPrefix(expr string) (string, bool) {
 	}
 	begin, lit := re.Sub[0], re.Sub[1]
 	if begin.Op != syntax.OpBeginText || lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 {
+		return "", false
+	}
+	// The pattern's U+FFFD also matches a byte of invalid UTF-8, which a
+	// byte-wise prefix does not.
+	if slices.Contains(lit.Rune, utf8.RuneError) {
 		return "", false
 	}
 	return string(lit.Rune), true

@@ -201,7 +201,7 @@ func TestVariants(t *testing.T) {
 // TestLiteralPrefix: the shortcut is taken only for "^literal", and then
 // agrees with the regular expression on every reference.
 func TestLiteralPrefix(t *testing.T) {
-	refs := []string{"", "PAID-1", "PAID-", "paid-1", "XPAID-1", "PAID", "PÄID-1", "DELAY-PAID-1", "PAID-\n", "\nPAID-1"}
+	refs := []string{"", "PAID-1", "PAID-", "paid-1", "XPAID-1", "PAID", "PÄID-1", "DELAY-PAID-1", "PAID-\n", "\nPAID-1", "\xff-1", "\ufffd-1"}
 	for _, tt := range []struct {
 		expr   string
 		prefix string // "" when no shortcut
@@ -220,6 +220,10 @@ func TestLiteralPrefix(t *testing.T) {
 		{"(?m)^PAID-", ""},
 		{"^", ""},
 		{"^^PAID-", ""},
+		// U+FFFD also matches each byte of invalid UTF-8, which a
+		// byte-wise prefix would not (found by FuzzParse).
+		{"^\uFFFD-", ""},
+		{`^\x{FFFD}`, ""},
 	} {
 		prefix, ok := literalPrefix(tt.expr)
 		if prefix != tt.prefix || ok != (tt.prefix != "") {

@@ -173,17 +173,20 @@ func syntaxError(file string, data []byte, err error) *Error {
 }
 
 // findAlias finds the first "*name" in data that is a whole alias, for the
-// position of an alias whose anchor is missing; the File alone if none is.
+// position of an alias whose anchor is missing; line 1 if none is (a file
+// yaml.v3 read as UTF-16, say).
 func findAlias(file string, data []byte, name string) Pos {
 	ref := []byte("*" + name)
 	for off := 0; ; {
 		i := bytes.Index(data[off:], ref)
 		if i < 0 {
-			return Pos{File: file}
+			return Pos{File: file, Line: 1}
 		}
 		i += off
 		end := i + len(ref)
-		if end == len(data) || bytes.IndexByte([]byte(" \t\r\n,[]{}"), data[end]) >= 0 {
+		// The name ends where yaml.v3's does: at the first byte that
+		// cannot be in one, such as the ':' of "*a: x".
+		if end == len(data) || !isAnchorByte(data[end]) {
 			before := data[:i]
 			lineStart := bytes.LastIndexByte(before, '\n') + 1
 			return Pos{
@@ -194,4 +197,10 @@ func findAlias(file string, data []byte, name string) Pos {
 		}
 		off = end
 	}
+}
+
+// isAnchorByte reports whether c may be part of an anchor or alias name, as
+// yaml.v3 reads them.
+func isAnchorByte(c byte) bool {
+	return '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_' || c == '-'
 }
