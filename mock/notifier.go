@@ -82,6 +82,13 @@ type notifier struct {
 func newNotifier(workers int, clock *SandboxClock, sched *scheduler, j *journal, wallNow func() time.Time, log *slog.Logger, sandboxHeaders bool) *notifier {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = workers
+	// No cap across hosts (the clone's is 100): evicting an idle
+	// connection can close one whose bodyless answer (a bare 200) the
+	// transport has pooled but not yet handed to the worker, which then
+	// gets "transport connection broken: putIdleConn: too many idle
+	// connections" instead of the answer, and retries a delivered notify.
+	// The per-host cap still bounds the pool.
+	transport.MaxIdleConns = 0
 	n := &notifier{
 		client: &http.Client{
 			Transport: transport,
