@@ -93,6 +93,13 @@ func newNotifier(workers int, clock *SandboxClock, sched *scheduler, j *journal,
 	dialer.Timeout, dialer.KeepAlive = 30*time.Second, 30*time.Second
 	transport.DialContext = dialer.DialContext
 	transport.Proxy = nil
+	// No cap across hosts (the clone's is 100): evicting an idle
+	// connection can close one whose bodyless answer (a bare 200) the
+	// transport has pooled but not yet handed to the worker, which then
+	// gets "transport connection broken: putIdleConn: too many idle
+	// connections" instead of the answer, and retries a delivered notify.
+	// The per-host cap still bounds the pool.
+	transport.MaxIdleConns = 0
 	n := &notifier{
 		client: &http.Client{
 			Transport: transport,
