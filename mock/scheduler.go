@@ -131,8 +131,8 @@ func (s *scheduler) runDue() {
 	}
 }
 
-// close stops the loop; events not yet due are dropped (their owners
-// record what that means).
+// close runs the events already due, then stops the loop; events not yet
+// due are dropped (their owners record what that means).
 func (s *scheduler) close() {
 	close(s.stop)
 	<-s.done
@@ -152,6 +152,9 @@ func (s *scheduler) loop() {
 		select {
 		case <-s.stop:
 			timer.Stop()
+			// What is due runs before the end: a payment whose PAID step has
+			// come must not stay PENDING with no notify in the journal.
+			s.runReady()
 			return
 		case <-s.wake:
 		case <-tc:
