@@ -110,7 +110,7 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := newServer(serveOptions{addr: "127.0.0.1:0", clockMode: mock.ClockReal, speed: 1, workers: workers,
+	srv, err := newServer(serveOptions{addr: "127.0.0.1:0", clockMode: mock.ClockReal, speed: 1, workers: workers, maxPending: mock.DefaultMaxPendingNotifies,
 		scenarios: []string{scn}, logLevel: slog.LevelWarn, seed: 7}, &syncBuffer{})
 	if err != nil {
 		t.Fatal(err)
