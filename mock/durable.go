@@ -42,6 +42,13 @@ var (
 	allBuckets         = [][]byte{bucketMerchants, bucketTransactions, bucketJournal, bucketDeliveries}
 )
 
+// DataError is New's error about the data dir or its state file (not the
+// configuration): the file cannot be created, opened, locked or read.
+type DataError struct{ Err error }
+
+func (e *DataError) Error() string { return e.Err.Error() }
+func (e *DataError) Unwrap() error { return e.Err }
+
 // durable is the open state file.
 type durable struct {
 	db   *bolt.DB

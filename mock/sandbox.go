@@ -220,12 +220,12 @@ func New(opts Options) (*Sandbox, error) {
 	if opts.DataDir != "" {
 		if s.durable, err = openDurable(opts.DataDir); err != nil {
 			s.Close(context.Background())
-			return nil, fmt.Errorf("new sandbox: %w", err)
+			return nil, &DataError{fmt.Errorf("new sandbox: %w", err)}
 		}
 		s.notifier.db = s.durable.db
 		if err := s.load(); err != nil {
 			s.Close(context.Background())
-			return nil, fmt.Errorf("new sandbox: %w", err)
+			return nil, &DataError{fmt.Errorf("new sandbox: %w", err)}
 		}
 	}
 	s.handler = s.routes()
