@@ -18,7 +18,7 @@ import (
 
 // newDurable builds a sandbox on dir whose clocks stand at testNow, as
 // newSandbox does; the caller closes it.
-func newDurable(t *testing.T, dir string) *mock.Sandbox {
+func newDurable(t testing.TB, dir string) *mock.Sandbox {
 	t.Helper()
 	clock, err := mock.NewSandboxClock(mock.ClockVirtual, 1)
 	if err != nil {
