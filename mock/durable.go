@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -281,6 +282,8 @@ func (s *Sandbox) load() (err error) {
 		deliveries []deliveryRecord
 		maxSeq     uint64
 		maxDlv     uint64
+		maxAttempt uint64 // the journal's last key
+		attempts   uint64 // and how many attempts it holds
 	)
 	bad := func(bucket []byte, k []byte, err error) error {
 		return fmt.Errorf("data file %s: bucket %s, record %x: %v; move the file away to start with an empty state", d.path, bucket, k, err)
@@ -340,10 +343,15 @@ func (s *Sandbox) load() (err error) {
 		}
 		err = btx.Bucket(bucketJournal).ForEach(func(k, v []byte) error {
 			var a Attempt
-			if err := json.Unmarshal(v, &a); err != nil {
-				return bad(bucketJournal, k, err)
+			if err := json.Unmarshal(v, &a); err != nil || len(k) != 8 {
+				return bad(bucketJournal, k, cmp.Or(err, errors.New("not a journal key")))
 			}
 			s.journal.add(a)
+			attempts, maxAttempt = attempts+1, binary.BigEndian.Uint64(k)
+			// Ids of deliveries done before (delivered, given up, no URL) are not reused.
+			if key, ok := deliveryKey(a.DeliveryID); ok {
+				maxDlv = max(maxDlv, binary.BigEndian.Uint64(key))
+			}
 			return nil
 		})
 		if err != nil {
@@ -367,6 +375,11 @@ func (s *Sandbox) load() (err error) {
 		return err
 	}
 	s.seq.Store(maxSeq)
+	if attempts > 0 {
+		// A crash can leave gaps in the journal's keys: new attempts go
+		// after the last key, not over it.
+		s.notifier.journalBase = maxAttempt + 1 - attempts
+	}
 	s.notifier.resume(maxDlv, deliveries)
 	now := s.clock.Now()
 	for _, tx := range txs {
@@ -384,13 +397,16 @@ func inWIB(t time.Time) time.Time {
 	return t
 }
 
+// journalKey is the key of the attempt at pos in the journal.
+func (n *notifier) journalKey(pos int) []byte { return u64key(uint64(pos) + n.journalBase) }
+
 // record adds a to the journal and, in durable mode, to the file.
 func (n *notifier) record(a Attempt) {
 	pos := n.journal.add(a)
 	if n.db == nil {
 		return
 	}
-	if err := n.db.Batch(func(btx *bolt.Tx) error { return putJSON(btx, bucketJournal, u64key(uint64(pos)), a) }); err != nil {
+	if err := n.db.Batch(func(btx *bolt.Tx) error { return putJSON(btx, bucketJournal, n.journalKey(pos), a) }); err != nil {
 		n.log.Error("data file write failed", "what", "journal", "error", err)
 	}
 }
@@ -407,7 +423,7 @@ func (n *notifier) storeAttempt(d *delivery, a *Attempt, pos int) {
 		if stale { // reset since: the file was emptied after the bump
 			return nil
 		}
-		if err := putJSON(btx, bucketJournal, u64key(uint64(pos)), a); err != nil {
+		if err := putJSON(btx, bucketJournal, n.journalKey(pos), a); err != nil {
 			return err
 		}
 		switch a.Outcome {

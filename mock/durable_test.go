@@ -105,9 +105,14 @@ func TestDurableRestart(t *testing.T) {
 		{"FLAKY-1", validHeaders(), false}, // paid at once by its scenario, retries [1s, 2s, 4s, 8s]
 		{"KEEP-1", validHeaders(), false},  // stays PENDING
 		{"DELAY-1", shop, false},           // paid 2 s after creation: still ahead at the restart
+		{"NOURL-1", validHeaders(), true},  // its notify, with no URL, only journalled: the last delivery id
 	}
 	for _, c := range creates {
-		r := do(t, h, http.MethodPost, "/api/merchant/transaction/create", c.header, with(map[string]any{"referenceNumber": c.ref, "finishNotifyUrl": recv.URL}))
+		url := any(recv.URL)
+		if strings.HasPrefix(c.ref, "NOURL-") {
+			url = nil
+		}
+		r := do(t, h, http.MethodPost, "/api/merchant/transaction/create", c.header, with(map[string]any{"referenceNumber": c.ref, "finishNotifyUrl": url}))
 		if r.Status != http.StatusOK {
 			t.Fatalf("create %s: %d %s", c.ref, r.Status, r.Body)
 		}
@@ -120,6 +125,10 @@ func TestDurableRestart(t *testing.T) {
 	waitFor(t, "three notifies retrying", func() bool { return len(outcomes(sb, mock.OutcomeRetrying)) == 3 })
 	sb.Close(context.Background())
 	wantTxs, wantJournal := asJSON(t, sb.Transactions("")), asJSON(t, sb.Deliveries("", ""))
+	usedIDs := map[string]bool{}
+	for _, a := range sb.Deliveries("", "") {
+		usedIDs[a.DeliveryID] = true
+	}
 	if n := len(outcomes(sb, mock.OutcomeInterrupted)); n != 3 {
 		t.Errorf("journal after Close: %d deliveries interrupted, want 3", n)
 	}
@@ -145,7 +154,7 @@ func TestDurableRestart(t *testing.T) {
 	if _, body := ctl(t, h, http.MethodGet, "/_sandbox/stats", ""); json.Unmarshal([]byte(body), &st) != nil || st.Backlog.Scheduled != 3 {
 		t.Errorf("stats after restart: %s; want 3 deliveries scheduled", body)
 	}
-	if want := map[string]int{"PENDING": 2, "PAID": 3, "FAILED": 0, "EXPIRED": 0}; asJSON(t, st.Transactions) != asJSON(t, want) {
+	if want := map[string]int{"PENDING": 2, "PAID": 4, "FAILED": 0, "EXPIRED": 0}; asJSON(t, st.Transactions) != asJSON(t, want) {
 		t.Errorf("transactions by status after restart: %v, want %v", st.Transactions, want)
 	}
 
@@ -157,13 +166,26 @@ func TestDurableRestart(t *testing.T) {
 		if a.Outcome == mock.OutcomeDelivered && a.ReferenceNumber != "DELAY-1" && a.Attempt != 2 {
 			t.Errorf("%s delivered at attempt %d, want 2 (the attempt interrupted by the stop does not count)", a.DeliveryID, a.Attempt)
 		}
+		if a.ReferenceNumber == "DELAY-1" && usedIDs[a.DeliveryID] {
+			t.Errorf("DELAY-1's notify reuses delivery id %s of the first run", a.DeliveryID)
+		}
+	}
+	// A second restart finds the journal as the first run left it, and
+	// this run's attempts after it (none overwritten).
+	journal := asJSON(t, sb.Deliveries("", ""))
+	sb.Close(context.Background())
+	sb = newDurable(t, dir)
+	defer sb.Close(context.Background())
+	h = sb.Handler()
+	if got := asJSON(t, sb.Deliveries("", "")); got != journal {
+		t.Errorf("journal after the second restart:\n got %s\nwant %s", got, journal)
 	}
 	// Numbers go on after the stored ones.
 	r := post(t, h, "/api/merchant/transaction/create", with(map[string]any{"referenceNumber": "AFTER-1"}))
 	var tx struct{ TransactionNumber string }
 	_ = json.Unmarshal(r.Data, &tx)
-	if !strings.HasSuffix(tx.TransactionNumber, "00000006") {
-		t.Errorf("transaction number after restart %q; want the 6th", tx.TransactionNumber)
+	if !strings.HasSuffix(tx.TransactionNumber, "00000007") {
+		t.Errorf("transaction number after restart %q; want the 7th", tx.TransactionNumber)
 	}
 	// KEEP-1 still expires at its expiredAt.
 	sb.AdvanceClock(48 * time.Hour)

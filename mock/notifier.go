@@ -69,6 +69,9 @@ type notifier struct {
 	// db is the state file in durable mode, nil in memory mode: pending
 	// deliveries and the journal are written to it (durable.go).
 	db *bolt.DB
+	// journalBase is added to journal positions to make their keys in
+	// the file (set at load, before any attempt).
+	journalBase uint64
 
 	mu      sync.Mutex
 	ready   *sync.Cond
