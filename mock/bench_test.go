@@ -2,6 +2,7 @@ package mock_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -119,5 +120,41 @@ func BenchmarkExpire(b *testing.B) {
 		b.ReportMetric(took.Seconds(), "s/advance")
 		b.ReportMetric(n/took.Seconds(), "expired/s")
 		b.StartTimer()
+	}
+}
+
+// BenchmarkCreateParallel measures creates from 16 × GOMAXPROCS clients
+// at once, in memory and in durable mode, where each create waits for the
+// commit of its record and concurrent ones share a commit (db.Batch).
+func BenchmarkCreateParallel(b *testing.B) {
+	for _, mode := range []string{"memory", "durable"} {
+		b.Run(mode, func(b *testing.B) {
+			var sb *mock.Sandbox
+			if mode == "durable" {
+				sb = newDurable(b, b.TempDir())
+				defer sb.Close(context.Background())
+			} else {
+				sb = newSandbox(b, mock.Config{})
+			}
+			h := sb.Handler()
+			var n atomic.Int64
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				header := validHeaders()
+				for pb.Next() {
+					body := with(map[string]any{"paymentCode": "VA-BNI", "referenceNumber": "BENCH-" + strconv.FormatInt(n.Add(1), 10)})
+					req := httptest.NewRequest(http.MethodPost, "/api/merchant/transaction/create", bytes.NewReader(body))
+					req.Header = header
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != 200 {
+						b.Errorf("status %d: %s", rec.Code, rec.Body)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+		})
 	}
 }

@@ -239,6 +239,15 @@ func (s *Sandbox) ctlCreateMerchant(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, sandboxErr(http.StatusConflict, "a merchant with clientId %q exists; omit clientId to get a fresh one", m.ClientID))
 		return
 	}
+	if s.durable != nil {
+		if err := s.storeMerchant(m); err != nil {
+			s.mu.Lock()
+			delete(s.merchants, m.ClientID)
+			s.mu.Unlock()
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	s.log.Info("merchant created", "clientId", m.ClientID)
 	writeControl(w, http.StatusCreated, map[string]string{
 		"name": m.Name, "clientId": m.ClientID, "clientSecret": m.ClientSecret, "notifyUrl": m.NotifyURL,
@@ -548,7 +557,8 @@ func (s *Sandbox) ctlLoadScenarios(w http.ResponseWriter, r *http.Request) {
 
 // Reset forgets every transaction, delivery and pending notify, restores
 // the configured merchants (dropping those made through the control API)
-// and puts the clock back on wall time. Scenarios stay as loaded.
+// and puts the clock back on wall time. Scenarios stay as loaded. In
+// durable mode the state file is emptied too.
 func (s *Sandbox) Reset() {
 	s.store.reset()
 	s.notifier.discardPending()
@@ -559,6 +569,11 @@ func (s *Sandbox) Reset() {
 		s.merchants[m.ClientID] = newMerchant(m)
 	}
 	s.mu.Unlock()
+	if s.durable != nil {
+		if err := s.resetDurable(); err != nil {
+			s.log.Error("data file reset failed", "file", s.durable.path, "error", err)
+		}
+	}
 	s.clock.Set(s.wallNow())
 }
 

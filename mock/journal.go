@@ -47,8 +47,13 @@ type journal struct {
 
 const journalChunk = 1024
 
-func (j *journal) add(a Attempt) {
+// add appends a and returns its position in the journal.
+func (j *journal) add(a Attempt) int {
 	j.mu.Lock()
+	pos := 0
+	if n := len(j.attempts); n > 0 {
+		pos = (n-1)*journalChunk + len(j.attempts[n-1])
+	}
 	if n := len(j.attempts); n == 0 || len(j.attempts[n-1]) == journalChunk {
 		j.attempts = append(j.attempts, make([]Attempt, 0, journalChunk))
 	}
@@ -60,6 +65,7 @@ func (j *journal) add(a Attempt) {
 	j.outcomes[a.Outcome]++
 	j.mu.Unlock()
 	j.changed()
+	return pos
 }
 
 // list returns the attempts matching the filters ("" matches all).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/scenarios"
+	bolt "go.etcd.io/bbolt"
 )
 
 // A payment's lifecycle: PENDING → PAID | EXPIRED | FAILED. Terminal
@@ -42,19 +43,54 @@ func (s *Sandbox) plan(tx *Transaction, sc *scenarios.Scenario) {
 	if sc == nil {
 		return
 	}
+	s.planSteps(tx, sc, time.Time{})
+}
+
+// planSteps schedules the scenario's timeline steps for tx, but those due
+// by skipUntil (none when it is zero).
+func (s *Sandbox) planSteps(tx *Transaction, sc *scenarios.Scenario, skipUntil time.Time) {
 	id := txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}
 	for _, step := range sc.Timeline {
+		at := tx.CreatedAt.Add(step.After)
+		if !skipUntil.IsZero() && !at.After(skipUntil) {
+			continue
+		}
 		switch {
 		case step.Status != "":
 			status, why := step.Status, fmt.Sprintf("scenario %q", sc.Name)
-			s.sched.at(tx.CreatedAt.Add(step.After), func() { _, _ = s.transition(id, status, why) })
+			s.sched.at(at, func() { _, _ = s.transition(id, status, why) })
 		case step.Notify != "":
 			status := step.Notify
-			s.sched.at(tx.CreatedAt.Add(step.After), func() {
+			s.sched.at(at, func() {
 				if tx, ok := s.store.get(id.clientID, id.ref); ok && tx.TransactionNumber == id.number {
 					s.notify(&tx, status)
 				}
 			})
+		}
+	}
+}
+
+// replan schedules again, after a restart, what is still to happen to a
+// loaded transaction: a PENDING one's expiry and its whole timeline (steps
+// already past run at once); a terminal one's timeline steps still ahead
+// of now. The scenario is looked up by name in the current list; one gone
+// since plans nothing.
+func (s *Sandbox) replan(tx *Transaction, now time.Time) {
+	if tx.Status == StatusPending {
+		s.sched.expireAt(tx.ExpiredAt, tx)
+	}
+	if tx.Scenario == "" {
+		return
+	}
+	list := *s.scenarios.Load()
+	for i := range list {
+		if list[i].Name == tx.Scenario {
+			skip := time.Time{}
+			if tx.Status != StatusPending {
+				skip = now
+			}
+			s.planSteps(tx, &list[i], skip)
+			return
 		}
 	}
 }
@@ -99,6 +135,16 @@ func (s *Sandbox) transition(id txID, to, why string) (Transaction, *Error) {
 	if logs(s.log) {
 		s.log.Info("transaction "+to, "clientId", id.clientID, "referenceNumber", id.ref, "reason", why)
 	}
+	if s.durable != nil {
+		// The new status and its notify's deliveries commit together,
+		// before the answer and the first attempt.
+		id.number = tx.TransactionNumber
+		also := func(btx *bolt.Tx) error { return s.putTransaction(btx, id) }
+		if _, err := s.notifyWith(&tx, NotificationOf(&tx, to), tx.policy, also); err != nil {
+			return tx, s.storeFailed("transaction "+id.ref, err)
+		}
+		return tx, nil
+	}
 	s.notify(&tx, to)
 	return tx, nil
 }
@@ -112,9 +158,19 @@ func (s *Sandbox) notify(tx *Transaction, status string) []string {
 
 // notifyAs sends note for tx under policy p and returns the delivery ids.
 func (s *Sandbox) notifyAs(tx *Transaction, note Notification, p *deliveryPolicy) []string {
+	ids, _ := s.notifyWith(tx, note, p, nil)
+	return ids
+}
+
+// notifyWith is notifyAs that, in durable mode, commits also (when not
+// nil) with the deliveries' records; err is a failed commit.
+func (s *Sandbox) notifyWith(tx *Transaction, note Notification, p *deliveryPolicy, also func(*bolt.Tx) error) ([]string, error) {
 	m := s.merchant(tx.ClientID)
-	if m == nil { // removed by a reset since
-		return []string{}
+	if m == nil { // removed by a reset since, or gone from the configuration
+		if also != nil {
+			return []string{}, s.durable.db.Batch(also)
+		}
+		return []string{}, nil
 	}
-	return s.notifier.send(tx.ClientID, tx.FinishNotifyURL, m.key, note, p)
+	return s.notifier.send(tx.ClientID, tx.FinishNotifyURL, m.key, note, p, also)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
+	bolt "go.etcd.io/bbolt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -65,6 +66,12 @@ type notifier struct {
 	log            *slog.Logger
 	sandboxHeaders bool
 	policy         outboundPolicy
+	// db is the state file in durable mode, nil in memory mode: pending
+	// deliveries and the journal are written to it (durable.go).
+	db *bolt.DB
+	// journalBase is added to journal positions to make their keys in
+	// the file (set at load, before any attempt).
+	journalBase uint64
 
 	mu      sync.Mutex
 	ready   *sync.Cond
@@ -125,8 +132,13 @@ func newNotifier(workers int, clock *SandboxClock, sched *scheduler, j *journal,
 }
 
 // send starts the delivery of a notify announcing note.Status (and of its
-// duplicates, when the policy asks for them) and returns their ids.
-func (n *notifier) send(clientID, url, key string, note Notification, p *deliveryPolicy) []string {
+// duplicates, when the policy asks for them) and returns their ids. In
+// durable mode, the deliveries' records (and also, when not nil) are
+// committed before their first attempt; err is a failed commit.
+func (n *notifier) send(clientID, url, key string, note Notification, p *deliveryPolicy, also func(*bolt.Tx) error) ([]string, error) {
+	if n.db != nil {
+		return n.sendDurable(clientID, url, key, note, p, also)
+	}
 	ids := make([]string, 0, 1+p.duplicates)
 	for i := 0; i <= p.duplicates; i++ {
 		n.mu.Lock()
@@ -135,7 +147,7 @@ func (n *notifier) send(clientID, url, key string, note Notification, p *deliver
 		n.mu.Unlock()
 		ids = append(ids, d.id)
 		if url == "" {
-			n.journal.add(Attempt{DeliveryID: d.id, ReferenceNumber: note.ReferenceNumber, ClientID: clientID, Status: note.Status,
+			n.record(Attempt{DeliveryID: d.id, ReferenceNumber: note.ReferenceNumber, ClientID: clientID, Status: note.Status,
 				Variant: p.variant, SentAt: n.wallNow(), Outcome: OutcomeNoURL,
 				Error: "no finishNotifyUrl on the payment and no notifyUrl configured for the merchant: nothing sent"})
 			continue
@@ -146,7 +158,7 @@ func (n *notifier) send(clientID, url, key string, note Notification, p *deliver
 		}
 		n.enqueue(d)
 	}
-	return ids
+	return ids, nil
 }
 
 func (n *notifier) enqueue(d *delivery) {
@@ -167,8 +179,10 @@ func (n *notifier) enqueue(d *delivery) {
 }
 
 // later schedules d's next attempt after sandbox duration after.
-func (n *notifier) later(d *delivery, after time.Duration) {
-	due := n.clock.Now().Add(after)
+func (n *notifier) later(d *delivery, after time.Duration) { n.laterAt(d, n.clock.Now().Add(after)) }
+
+// laterAt schedules d's next attempt at sandbox time due.
+func (n *notifier) laterAt(d *delivery, due time.Time) {
 	n.mu.Lock()
 	if d.gen != n.gen {
 		n.mu.Unlock()
@@ -299,14 +313,17 @@ func (n *notifier) attempt(d *delivery) {
 	if stale { // the sandbox was reset during this attempt: it belongs to no journal
 		return
 	}
-	n.journal.add(a)
+	pos := n.journal.add(a)
+	if n.db != nil {
+		n.storeAttempt(d, &a, pos)
+	}
 	if logs(n.log) {
 		n.log.Info("notify attempt", "deliveryId", d.id, "attempt", d.attempts, "referenceNumber", a.ReferenceNumber,
 			"status", a.Status, "variant", string(a.Variant), "url", d.url, "responseStatus", a.ResponseStatus,
 			"outcome", a.Outcome, "error", a.Error)
 	}
 	if a.Outcome == OutcomeRetrying {
-		n.later(d, d.policy.retries[d.attempts-1])
+		n.laterAt(d, *a.NextAttemptAt)
 	}
 }
 
@@ -324,8 +341,9 @@ func flatten(h http.Header) map[string]string {
 }
 
 // interrupted records a delivery that will not be attempted (again).
+// In durable mode its record stays: it resumes at the next start.
 func (n *notifier) interrupted(d *delivery, why string) {
-	n.journal.add(Attempt{DeliveryID: d.id, Attempt: d.attempts + 1, ReferenceNumber: d.note.ReferenceNumber, ClientID: d.clientID,
+	n.record(Attempt{DeliveryID: d.id, Attempt: d.attempts + 1, ReferenceNumber: d.note.ReferenceNumber, ClientID: d.clientID,
 		Status: d.note.Status, Variant: d.policy.variant, URL: d.url, SentAt: n.wallNow(), Outcome: OutcomeInterrupted, Error: why})
 }
 

@@ -73,6 +73,13 @@ type Options struct {
 	NotifyAllow []string
 	// Logger receives structured logs; discarded when nil.
 	Logger *slog.Logger
+	// DataDir, when set, makes the sandbox durable: merchants made through
+	// the control API, transactions, the delivery journal and pending
+	// deliveries are kept in DataDir/sandbox.db (see durable.go) and
+	// loaded again by the next New on the same directory. The directory is
+	// created 0700 and the file 0600: it holds client secrets. Empty keeps
+	// everything in memory only.
+	DataDir string
 }
 
 // DefaultNotifyWorkers is how many notifies are in flight at most unless
@@ -113,6 +120,7 @@ type Sandbox struct {
 	maxPend   int64              // Options.MaxPendingNotifies
 	adminHash *[sha256.Size]byte // of Options.AdminToken; nil without one
 	closeOnce sync.Once
+	durable   *durable // the state file; nil in memory mode
 
 	mu        sync.RWMutex
 	merchants map[string]*merchant
@@ -209,18 +217,43 @@ func New(opts Options) (*Sandbox, error) {
 		h := sha256.Sum256([]byte(opts.AdminToken))
 		s.adminHash = &h
 	}
+	if opts.DataDir != "" {
+		if s.durable, err = openDurable(opts.DataDir); err != nil {
+			s.Close(context.Background())
+			return nil, &DataError{fmt.Errorf("new sandbox: %w", err)}
+		}
+		s.notifier.db = s.durable.db
+		if err := s.load(); err != nil {
+			s.Close(context.Background())
+			return nil, &DataError{fmt.Errorf("new sandbox: %w", err)}
+		}
+	}
 	s.handler = s.routes()
 	return s, nil
 }
 
+// DataFile is the path of the state file in durable mode, "" in memory mode.
+func (s *Sandbox) DataFile() string {
+	if s.durable == nil {
+		return ""
+	}
+	return s.durable.path
+}
+
 // Close stops the sandbox's background work: no new notify attempt
 // starts; attempts in flight get until ctx is done. Every notify that
-// will not be delivered is recorded in the journal as interrupted.
-// Calling it again does nothing.
+// will not be delivered is recorded in the journal as interrupted; in
+// durable mode they stay pending in the state file, and resume at the next
+// start, which Close then closes. Calling it again does nothing.
 func (s *Sandbox) Close(ctx context.Context) {
 	s.closeOnce.Do(func() {
 		s.sched.close()
 		s.notifier.close(ctx)
+		if s.durable != nil {
+			if err := s.durable.close(); err != nil {
+				s.log.Error("data file close failed", "file", s.durable.path, "error", err)
+			}
+		}
 	})
 }
 
@@ -367,6 +400,13 @@ func (s *Sandbox) create(m *merchant, req *createRequest, publicURL string, sc *
 	if !s.store.insert(tx, n) {
 		// Lost a race with a concurrent create of the same reference.
 		return Transaction{}, codeErr(CodeInvalidReference, "referenceNumber %q was already used by this merchant; expected a new one", v.ref)
+	}
+	if s.durable != nil {
+		// Committed before the 200: an acknowledged payment survives a crash.
+		if err := s.storeTransaction(txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}); err != nil {
+			s.plan(tx, sc)
+			return Transaction{}, err
+		}
 	}
 	if logs(s.log) {
 		s.log.Info("transaction created", "clientId", m.ClientID, "referenceNumber", tx.ReferenceNumber,

@@ -48,6 +48,7 @@ type serveOptions struct {
 	tlsCert      string
 	tlsKey       string
 	maxPending   int
+	dataDir      string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -81,6 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `FILE` (with --tls-key), for clients that insist on https")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `FILE` of --tls-cert")
+	fs.StringVar(&o.dataDir, "data-dir", "", "keep merchants, payments, the delivery journal and pending notifies in `DIR`/sandbox.db, across restarts and crashes (default: in memory, lost at exit)")
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve Go's pprof profiles on `HOST:PORT` (a loopback address), for performance work; see PERFORMANCE.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -171,7 +173,10 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	}
 	sb, err := mock.New(mock.Options{Config: cfg, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
 		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl,
-		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow, MaxPendingNotifies: o.maxPending})
+		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow, MaxPendingNotifies: o.maxPending, DataDir: o.dataDir})
+	if derr := (*mock.DataError)(nil); errors.As(err, &derr) {
+		return nil, fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
+	}
 	if err != nil {
 		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "%v", err)
 	}
@@ -266,6 +271,13 @@ func clockLine(c *mock.SandboxClock) string {
 	return "real"
 }
 
+func stateLine(sb *mock.Sandbox) string {
+	if f := sb.DataFile(); f != "" {
+		return f + " (durable)"
+	}
+	return "in memory (lost at exit; --data-dir DIR keeps it)"
+}
+
 func controlAudience(exposed bool) string {
 	if exposed {
 		return "loopback clients, and others with the admin token"
@@ -297,6 +309,7 @@ func (s *server) printBanner(w io.Writer) {
   channels         %s
   seed             %d
   clock            %s
+  state            %s
   scenarios        %d (reference prefixes such as PAID-, DELAY-, EXPIRE- pick library ones)
   dashboard        %s/_sandbox/  (in a browser; %s)
   control API      %s/_sandbox/{health,transactions,deliveries,clock,scenarios}  (JSON)
@@ -306,5 +319,5 @@ Try:
     -H 'Content-Type: application/json' -H 'X-Client-Id: %s' \
     -H "X-Client-Secret: %s" -H "X-Request-Time: $(date +%%Y-%%m-%%dT%%H:%%M:%%S%%:z)"
 
-`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, base, m.ClientID, secretArg)
+`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), stateLine(s.sandbox), len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, base, m.ClientID, secretArg)
 }

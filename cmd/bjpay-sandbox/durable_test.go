@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDurableRestart: the real binary, `serve --data-dir`, is stopped
+// (SIGKILL, or SIGTERM) while creates are arriving and their notifies are
+// retrying against a receiver that answers 500; then started again on the
+// same dir with the receiver healthy. Every create answered 200 before the
+// stop is there after it, and every one of them gets a delivered notify.
+func TestDurableRestart(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "bjpay-sandbox")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	build.Env = append(build.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tests := []struct {
+		name   string
+		signal syscall.Signal
+	}{
+		{"kill -9", syscall.SIGKILL},
+		{"graceful", syscall.SIGTERM},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { durableRestart(t, bin, tt.signal) })
+	}
+}
+
+// durableServer is a running `bjpay-sandbox serve`.
+type durableServer struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *bytes.Buffer
+	done   chan struct{} // closed when the process has exited
+}
+
+func startDurable(t *testing.T, bin, dir, scenarioFile string) *durableServer {
+	t.Helper()
+	addr := freeAddr(t)
+	s := &durableServer{base: "http://" + addr, stderr: new(bytes.Buffer), done: make(chan struct{})}
+	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data-dir", dir, "--clock", "real",
+		"--scenarios", scenarioFile, "--log-level", "warn", "--seed", "7")
+	s.cmd.Stdout, s.cmd.Stderr = io.Discard, syncWriter{w: s.stderr}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	})
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := client.Get(s.base + "/_sandbox/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 200 from %s/_sandbox/health within 15 s: %v\n%s", s.base, err, s.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// syncWriter lets the process's stderr be read while it is written.
+type syncWriter struct{ w *bytes.Buffer }
+
+var stderrMu sync.Mutex
+
+func (s syncWriter) Write(p []byte) (int, error) {
+	stderrMu.Lock()
+	defer stderrMu.Unlock()
+	return s.w.Write(p)
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+func durableRestart(t *testing.T, bin string, sig syscall.Signal) {
+	dir := filepath.Join(t.TempDir(), "data")
+	scenarioFile := filepath.Join(t.TempDir(), "crash.yaml")
+	err := os.WriteFile(scenarioFile, []byte(`scenarios:
+  - name: crash-paid
+    match: {reference: "^CRASH-"}
+    timeline:
+      - {after: 0s, status: PAID}
+    delivery:
+      retries: [1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s]
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		healthy atomic.Bool
+		rmu     sync.Mutex
+		got     = map[string]int{} // reference → notifies answered 200
+	)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		var note struct{ ReferenceNumber string }
+		_ = json.NewDecoder(r.Body).Decode(&note)
+		rmu.Lock()
+		got[note.ReferenceNumber]++
+		rmu.Unlock()
+	}))
+	defer recv.Close()
+
+	srv := startDurable(t, bin, dir, scenarioFile)
+	const (
+		creators = 16
+		total    = 400 // creates attempted
+		stopAt   = 250 // acknowledged before the stop
+	)
+	const id, secret = "2f9d6a0e-4c1b-4e8a-9b7d-5a3c1e0f8b21", "sandbox-secret-change-me"
+	var (
+		amu     sync.Mutex
+		acked   []string
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		stopped = make(chan struct{})
+		once    sync.Once
+	)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range creators {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > total {
+					return
+				}
+				ref := fmt.Sprintf("CRASH-%d", i)
+				body := `{"paymentCode":"VA-BNI","referenceNumber":"` + ref + `","customerName":"Budi","customerEmail":"budi@example.com",
+					"customerPhoneNumber":"62123224456","totalAmount":58000,"finishNotifyUrl":"` + recv.URL + `",
+					"items":[{"name":"MLBB Diamond - 250","quantity":1,"amount":58000}]}`
+				req, _ := http.NewRequest(http.MethodPost, srv.base+"/api/merchant/transaction/create", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Client-Id", id)
+				req.Header.Set("X-Client-Secret", secret)
+				req.Header.Set("X-Request-Time", time.Now().Format("2006-01-02T15:04:05-07:00"))
+				resp, err := client.Do(req)
+				if err != nil {
+					select {
+					case <-stopped: // the server is gone: not acknowledged
+						continue
+					default:
+						t.Errorf("create %s before the stop: %v", ref, err)
+						return
+					}
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					continue // 503 while stopping: not acknowledged
+				}
+				amu.Lock()
+				acked = append(acked, ref)
+				n := len(acked)
+				amu.Unlock()
+				if n == stopAt {
+					once.Do(func() {
+						close(stopped)
+						if err := srv.cmd.Process.Signal(sig); err != nil {
+							t.Errorf("signal: %v", err)
+						}
+					})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-stopped:
+	default:
+		t.Fatalf("only %d creates acknowledged; the stop never came", len(acked))
+	}
+	select {
+	case <-srv.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the sandbox did not exit within 20 s of %v", sig)
+	}
+	if sig == syscall.SIGTERM && srv.cmd.ProcessState.ExitCode() != 0 {
+		t.Errorf("graceful stop exited %d:\n%s", srv.cmd.ProcessState.ExitCode(), srv.stderr)
+	}
+
+	// The restart, the receiver healthy now.
+	healthy.Store(true)
+	srv = startDurable(t, bin, dir, scenarioFile)
+	var txs []struct{ ReferenceNumber, Status string }
+	getJSON(t, srv.base+"/_sandbox/transactions", &txs)
+	stored := map[string]string{}
+	for _, tx := range txs {
+		stored[tx.ReferenceNumber] = tx.Status
+	}
+	found := 0
+	for _, ref := range acked {
+		if _, ok := stored[ref]; ok {
+			found++
+		} else {
+			t.Errorf("acknowledged create %s is gone after the restart", ref)
+		}
+	}
+
+	retried := 0 // attempts before the stop, journalled and kept
+	delivered := map[string]bool{}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var journal []struct{ ReferenceNumber, Outcome string }
+		getJSON(t, srv.base+"/_sandbox/deliveries", &journal)
+		clear(delivered)
+		retried = 0
+		for _, a := range journal {
+			switch a.Outcome {
+			case "delivered":
+				delivered[a.ReferenceNumber] = true
+			case "retrying":
+				retried++
+			}
+		}
+		missing := 0
+		for _, ref := range acked {
+			if !delivered[ref] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged payments have no delivered notify 60 s after the restart\n%s", missing, len(acked), srv.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if retried == 0 {
+		t.Error("no failed attempt before the stop in the journal: the stop came before any notify was pending, or the journal was lost")
+	}
+	rmu.Lock()
+	duplicates, received := 0, 0
+	for _, ref := range acked {
+		received += min(got[ref], 1)
+		duplicates += max(got[ref]-1, 0)
+		if got[ref] == 0 {
+			t.Errorf("%s: delivered in the journal, but the receiver never answered 200 for it", ref)
+		}
+	}
+	rmu.Unlock()
+	t.Logf("%v: creates acknowledged %d (of %d tried), found after restart %d (%d stored in all), failed attempts journalled before the stop %d, delivered after restart %d (receiver saw %d), duplicates %d",
+		sig, len(acked), total, found, len(stored), retried, len(delivered), received, duplicates)
+}
