@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -163,14 +162,7 @@ func durableRestart(t *testing.T, bin string, sig syscall.Signal) {
 					return
 				}
 				ref := fmt.Sprintf("CRASH-%d", i)
-				body := `{"paymentCode":"VA-BNI","referenceNumber":"` + ref + `","customerName":"Budi","customerEmail":"budi@example.com",
-					"customerPhoneNumber":"62123224456","totalAmount":58000,"finishNotifyUrl":"` + recv.URL + `",
-					"items":[{"name":"MLBB Diamond - 250","quantity":1,"amount":58000}]}`
-				req, _ := http.NewRequest(http.MethodPost, srv.base+"/api/merchant/transaction/create", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Client-Id", id)
-				req.Header.Set("X-Client-Secret", secret)
-				req.Header.Set("X-Request-Time", time.Now().Format("2006-01-02T15:04:05-07:00"))
+				req := createRequest(srv.base, id, secret, ref, recv.URL)
 				resp, err := client.Do(req)
 				if err != nil {
 					select {

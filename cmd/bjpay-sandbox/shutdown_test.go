@@ -139,14 +139,7 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 			defer wg.Done()
 			for i := 0; ; i++ {
 				ref := fmt.Sprintf("LOAD-%d-%d", c, i)
-				body := `{"paymentCode":"VA-BNI","referenceNumber":"` + ref + `","customerName":"Budi","customerEmail":"budi@example.com",
-					"customerPhoneNumber":"62123224456","totalAmount":58000,"finishNotifyUrl":"` + recv.URL + `",
-					"items":[{"name":"MLBB Diamond - 250","quantity":1,"amount":58000}]}`
-				req, _ := http.NewRequest(http.MethodPost, base+"/api/merchant/transaction/create", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Client-Id", id)
-				req.Header.Set("X-Client-Secret", secret)
-				req.Header.Set("X-Request-Time", time.Now().Format("2006-01-02T15:04:05-07:00"))
+				req := createRequest(base, id, secret, ref, recv.URL)
 				resp, err := client.Do(req)
 				if err != nil {
 					refused.Add(1)
@@ -294,4 +287,18 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 		outcomes[mock.OutcomeRetrying], outcomes[mock.OutcomeInterrupted], outcomes[mock.OutcomeGaveUp], unaccounted)
 	t.Logf("Run returned %s after the cancel (timeout %s); goroutines before %d, after %d; race %v",
 		shutdown.Round(time.Millisecond), shutdownTimeout, goroutinesBefore, goroutinesAfter, raceEnabled())
+}
+
+// createRequest is a VA-BNI Create Payment of ref, notified to notifyURL,
+// for the load the shutdown and crash tests put on a running sandbox.
+func createRequest(base, id, secret, ref, notifyURL string) *http.Request {
+	body := `{"paymentCode":"VA-BNI","referenceNumber":"` + ref + `","customerName":"Budi","customerEmail":"budi@example.com",
+		"customerPhoneNumber":"62123224456","totalAmount":58000,"finishNotifyUrl":"` + notifyURL + `",
+		"items":[{"name":"MLBB Diamond - 250","quantity":1,"amount":58000}]}`
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/merchant/transaction/create", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Client-Id", id)
+	req.Header.Set("X-Client-Secret", secret)
+	req.Header.Set("X-Request-Time", time.Now().Format("2006-01-02T15:04:05-07:00"))
+	return req
 }
