@@ -38,6 +38,7 @@ func demoSetup(t *testing.T, bug shop.Bug, checkout bool) features.Conformance {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Start()
 	sandbox := httptest.NewServer(sb.Handler())
 	t.Cleanup(func() { sandbox.Close(); sb.Close(context.Background()) })
 

@@ -24,6 +24,7 @@ func TestSandboxFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Start()
 	srv := httptest.NewServer(sb.Handler())
 	t.Cleanup(func() { srv.Close(); sb.Close(context.Background()) })
 	demo := mock.DefaultConfig().Merchants[0]

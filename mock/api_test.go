@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 )
 
 const (
@@ -126,7 +127,7 @@ func TestPaymentDestinations(t *testing.T) {
 			if r.Status != 200 {
 				t.Fatalf("got %d %s", r.Status, r.Body)
 			}
-			var tx mock.Transaction
+			var tx store.Transaction
 			if err := json.Unmarshal(r.Data, &tx); err != nil {
 				t.Fatal(err)
 			}
@@ -208,7 +209,7 @@ func TestDefaultNotifyURL(t *testing.T) {
 	cfg.Merchants[0].NotifyURL = "http://127.0.0.1:3000/webhook/bjpay"
 	h := newSandbox(t, cfg).Handler()
 	r := post(t, h, createPath, with(map[string]any{"finishNotifyUrl": nil, "expiredAt": nil}))
-	var tx mock.Transaction
+	var tx store.Transaction
 	if err := json.Unmarshal(r.Data, &tx); err != nil {
 		t.Fatalf("%v: %s", err, r.Body)
 	}

@@ -29,6 +29,7 @@ func TestBacklogBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Start()
 	defer sb.Close(context.Background())
 	e := &engine{sb: sb, h: sb.Handler()}
 	// One notify in flight (the worker waits on the receiver), three queued.

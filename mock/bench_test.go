@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 )
 
 // BenchmarkCreate measures the create handler end to end in process:
@@ -110,7 +111,7 @@ func BenchmarkExpire(b *testing.B) {
 		b.StopTimer()
 		expired := 0
 		for _, tx := range e.sb.Transactions("") {
-			if tx.Status == mock.StatusExpired {
+			if tx.Status == store.StatusExpired {
 				expired++
 			}
 		}

@@ -19,6 +19,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
 
@@ -106,7 +108,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 type shop struct {
 	*httptest.Server
 	mu       sync.Mutex
-	verified []mock.Notification
+	verified []notify.Notification
 }
 
 func newShop(t *testing.T) *shop {
@@ -115,7 +117,7 @@ func newShop(t *testing.T) *shop {
 		switch r.URL.Path {
 		case "/webhook":
 			body, _ := io.ReadAll(r.Body)
-			var n mock.Notification
+			var n notify.Notification
 			if err := json.Unmarshal(body, &n); err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
@@ -155,6 +157,7 @@ func liveSandbox(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Start()
 	t.Cleanup(func() { sb.Close(context.Background()) })
 	srv := httptest.NewServer(sb.Handler())
 	t.Cleanup(srv.Close)
@@ -162,7 +165,7 @@ func liveSandbox(t *testing.T) *httptest.Server {
 }
 
 // createPayment calls Create Payment as a merchant's backend would.
-func createPayment(t *testing.T, base, ref, code string, fields map[string]any) mock.Transaction {
+func createPayment(t *testing.T, base, ref, code string, fields map[string]any) store.Transaction {
 	t.Helper()
 	f := map[string]any{"referenceNumber": ref, "paymentCode": code, "expiredAt": nil}
 	for k, v := range fields {
@@ -177,8 +180,8 @@ func createPayment(t *testing.T, base, ref, code string, fields map[string]any) 
 	}
 	defer resp.Body.Close()
 	var env struct {
-		Code string           `json:"code"`
-		Data mock.Transaction `json:"data"`
+		Code string            `json:"code"`
+		Data store.Transaction `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || env.Code != "OK" {
 		t.Fatalf("create %s: %d %v %+v", ref, resp.StatusCode, err, env)

@@ -121,7 +121,3 @@ func (c *SandboxClock) wallDelay(d time.Duration) (wall time.Duration, ok bool) 
 	}
 	return time.Duration(w), true
 }
-
-// wib is Western Indonesia Time (UTC+7), the zone BJPAY's examples use.
-// [sandbox] The sandbox renders the times it generates in it.
-var wib = time.FixedZone("WIB", 7*60*60)

@@ -51,15 +51,16 @@ func TestSandboxClock(t *testing.T) {
 // passes them, and not before.
 func TestSchedulerVirtual(t *testing.T) {
 	c, _ := NewSandboxClock(ClockVirtual, 1)
-	s := newScheduler(c, nil)
+	s := newScheduler(c)
+	s.start()
 	defer s.close()
 	start := c.Now()
 	var mu sync.Mutex
 	var ran []int
 	for _, i := range []int{3, 1, 2} {
-		s.at(start.Add(time.Duration(i)*time.Hour), func() { mu.Lock(); ran = append(ran, i); mu.Unlock() })
+		s.At(start.Add(time.Duration(i)*time.Hour), func() { mu.Lock(); ran = append(ran, i); mu.Unlock() })
 	}
-	s.at(start.Add(2*time.Hour), func() { mu.Lock(); ran = append(ran, 22); mu.Unlock() }) // a tie runs after the earlier one
+	s.At(start.Add(2*time.Hour), func() { mu.Lock(); ran = append(ran, 22); mu.Unlock() }) // a tie runs after the earlier one
 	got := func() []int { mu.Lock(); defer mu.Unlock(); return append([]int(nil), ran...) }
 	c.Advance(90 * time.Minute)
 	s.runDue()
@@ -81,10 +82,11 @@ func TestSchedulerVirtual(t *testing.T) {
 // TestSchedulerReal: on a real clock, events fire by themselves.
 func TestSchedulerReal(t *testing.T) {
 	c, _ := NewSandboxClock(ClockReal, 1000) // 20 ms of sandbox time pass in 20 µs
-	s := newScheduler(c, nil)
+	s := newScheduler(c)
+	s.start()
 	defer s.close()
 	done := make(chan struct{})
-	s.at(c.Now().Add(20*time.Second), func() { close(done) })
+	s.At(c.Now().Add(20*time.Second), func() { close(done) })
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
@@ -130,7 +132,8 @@ func TestEventHeap(t *testing.T) {
 // before it stops, even when the loop has not noticed them yet.
 func TestCloseRunsDueEvents(t *testing.T) {
 	clock, _ := NewSandboxClock(ClockVirtual, 1)
-	s := newScheduler(clock, nil)
+	s := newScheduler(clock)
+	s.start()
 	ran := false
 	s.runDue()
 	time.Sleep(20 * time.Millisecond) // the loop is back waiting, nothing planned

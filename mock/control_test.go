@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
 
@@ -168,7 +170,7 @@ func TestAdHocNotify(t *testing.T) {
 	waitFor(t, "the ad hoc attempt", func() bool { return len(e.sb.Deliveries(demoID, "ADHOC-1")) == 1 })
 	e.sb.AdvanceClock(2 * time.Hour) // a retry would now be due; the expiry (24h) not
 	time.Sleep(20 * time.Millisecond)
-	if a := e.sb.Deliveries(demoID, "ADHOC-1"); len(a) != 1 || a[0].Outcome != mock.OutcomeGaveUp || a[0].DeliveryID != ids[0] {
+	if a := e.sb.Deliveries(demoID, "ADHOC-1"); len(a) != 1 || a[0].Outcome != delivery.OutcomeGaveUp || a[0].DeliveryID != ids[0] {
 		t.Errorf("attempts %+v; want one, given up, with id %v", a, ids[0])
 	}
 	got := rc.all()[0]
@@ -220,6 +222,7 @@ func TestControlLoopbackOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		sb.Start()
 		t.Cleanup(func() { sb.Close(context.Background()) })
 		tests := []struct {
 			remote, method, path string
@@ -297,7 +300,7 @@ func TestStats(t *testing.T) {
 	e.create(t, "ST-1", ok.URL, nil)
 	e.create(t, "ST-2", failing.URL, nil)
 	e.create(t, "ST-3", "", nil)
-	if got := stats().Transactions; got[mock.StatusPending] != 3 || got[mock.StatusPaid] != 0 {
+	if got := stats().Transactions; got[store.StatusPending] != 3 || got[store.StatusPaid] != 0 {
 		t.Fatalf("after 3 creates: %v, want 3 PENDING", got)
 	}
 	for _, c := range []string{"ST-1/pay", "ST-2/pay", "ST-3/fail"} {
@@ -307,15 +310,15 @@ func TestStats(t *testing.T) {
 	}
 	waitFor(t, "both attempts", func() bool {
 		a := stats().Attempts
-		return a[mock.OutcomeDelivered] == 1 && a[mock.OutcomeRetrying] == 1
+		return a[delivery.OutcomeDelivered] == 1 && a[delivery.OutcomeRetrying] == 1
 	})
 	s := stats()
-	want := map[string]int{mock.StatusPending: 0, mock.StatusPaid: 2, mock.StatusFailed: 1, mock.StatusExpired: 0}
+	want := map[string]int{store.StatusPending: 0, store.StatusPaid: 2, store.StatusFailed: 1, store.StatusExpired: 0}
 	if fmt.Sprint(s.Transactions) != fmt.Sprint(want) {
 		t.Errorf("transactions %v, want %v", s.Transactions, want)
 	}
 	// ST-3 has the demo merchant's notify URL, none on the defaults.
-	if s.Attempts[mock.OutcomeNoURL] != 1 || s.Attempts[mock.OutcomeGaveUp] != 0 {
+	if s.Attempts[delivery.OutcomeNoURL] != 1 || s.Attempts[delivery.OutcomeGaveUp] != 0 {
 		t.Errorf("attempts %v, want one no-url and none given up", s.Attempts)
 	}
 	if s.Backlog.Queued != 0 || s.Backlog.InFlight != 0 || s.Backlog.Scheduled != 1 {
@@ -324,7 +327,7 @@ func TestStats(t *testing.T) {
 	if code, body := e.control(t, "POST", "/_sandbox/reset", ""); code != 200 {
 		t.Fatalf("reset: %d %s", code, body)
 	}
-	if s := stats(); s.Transactions[mock.StatusPaid] != 0 || s.Attempts[mock.OutcomeDelivered] != 0 || s.Backlog.Scheduled != 0 {
+	if s := stats(); s.Transactions[store.StatusPaid] != 0 || s.Attempts[delivery.OutcomeDelivered] != 0 || s.Backlog.Scheduled != 0 {
 		t.Errorf("after reset: %+v, want all zero", s)
 	}
 }
@@ -338,6 +341,7 @@ func TestAdminToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Start()
 	t.Cleanup(func() { sb.Close(context.Background()) })
 	const remote = "172.18.0.1:5000"
 	for _, tt := range []struct {

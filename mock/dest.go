@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/brianvoe/gofakeit/v6"
 )
 
@@ -25,7 +26,7 @@ func newDestGen(seed int64) *destGen {
 
 // dest returns paymentDest and paymentDestName for a new transaction.
 // hostedPage is the URL of the sandbox's hosted payment page for it.
-func (g *destGen) dest(ch *Channel, tx *Transaction, merchantName, hostedPage string) (dest, name string) {
+func (g *destGen) dest(ch *Channel, tx *store.Transaction, merchantName, hostedPage string) (dest, name string) {
 	switch {
 	case ch.PaymentDestType == DestRedirect:
 		return hostedPage, ch.PaymentName
@@ -62,7 +63,7 @@ func (g *destGen) token() string {
 // qrisString builds a dynamic QRIS payload in the EMVCo merchant-presented
 // format (tag-length-value, CRC-16/CCITT-FALSE in tag 63), so QR libraries
 // and QRIS parsers accept it.
-func qrisString(merchantName, nmid string, tx *Transaction) string {
+func qrisString(merchantName, nmid string, tx *store.Transaction) string {
 	// EMVCo fields are ASCII and their lengths count bytes: keep the
 	// printable ASCII of the name, at most 25 characters.
 	name := strings.Map(func(r rune) rune {

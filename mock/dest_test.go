@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 )
 
 func TestCRC16CCITT(t *testing.T) {
@@ -26,7 +28,7 @@ func TestCRC16CCITT(t *testing.T) {
 // TestQRISString parses the generated payload as a QR reader would: every
 // top-level TLV's length must be right, and the CRC must check.
 func TestQRISString(t *testing.T) {
-	tx := &Transaction{ReferenceNumber: "INV-THAT-IS-LONGER-THAN-25-CHARACTERS", TotalAmount: 58000}
+	tx := &store.Transaction{ReferenceNumber: "INV-THAT-IS-LONGER-THAN-25-CHARACTERS", TotalAmount: 58000}
 	s := qrisString("Toko Budi Sejahtera Abadi Makmur", "123456789012345", tx)
 	tags := map[string]string{}
 	for i := 0; i < len(s); {
@@ -55,7 +57,7 @@ func TestQRISString(t *testing.T) {
 }
 
 func TestQRISStringNonASCIIName(t *testing.T) {
-	s := qrisString("Kopi Ñusantara ☕ Jaya", "123456789012345", &Transaction{ReferenceNumber: "R1", TotalAmount: 1000})
+	s := qrisString("Kopi Ñusantara ☕ Jaya", "123456789012345", &store.Transaction{ReferenceNumber: "R1", TotalAmount: 1000})
 	if !strings.Contains(s, "5919KOPI USANTARA  JAYA") {
 		t.Errorf("tag 59 should hold the printable ASCII of the name with a byte length: %q", s)
 	}

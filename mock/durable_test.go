@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
-	bolt "go.etcd.io/bbolt"
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
+	"github.com/bjpay/bjpay-sandbox/mock/store/boltstore"
 )
 
 // newDurable builds a sandbox on dir whose clocks stand at testNow, as
@@ -25,11 +27,17 @@ func newDurable(t testing.TB, dir string) *mock.Sandbox {
 		t.Fatal(err)
 	}
 	clock.Set(testNow)
-	sb, err := mock.New(mock.Options{Clock: clock, WallNow: func() time.Time { return testNow }, Seed: 42,
-		PublicURL: "http://sandbox.test", DataDir: dir})
+	st, err := boltstore.Open(dir)
 	if err != nil {
+		t.Fatalf("boltstore.Open(%s): %v", dir, err)
+	}
+	sb, err := mock.New(mock.Options{Clock: clock, WallNow: func() time.Time { return testNow }, Seed: 42,
+		PublicURL: "http://sandbox.test", Store: st})
+	if err != nil {
+		st.Close()
 		t.Fatalf("mock.New on %s: %v", dir, err)
 	}
+	sb.Start()
 	return sb
 }
 
@@ -81,11 +89,8 @@ func TestDurableRestart(t *testing.T) {
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("data dir: %v, mode %v; want 0700", err, fi.Mode().Perm())
 	}
-	if fi, err := os.Stat(filepath.Join(dir, mock.DataFile)); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(dir, boltstore.FileName)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("data file: %v; want mode 0600", err)
-	}
-	if got := sb.DataFile(); got != filepath.Join(dir, mock.DataFile) {
-		t.Errorf("DataFile() = %q", got)
 	}
 
 	if code, body := ctl(t, h, http.MethodPost, "/_sandbox/merchants", `{"clientId":"durable-shop","clientSecret":"durable-secret"}`); code != http.StatusCreated {
@@ -122,14 +127,14 @@ func TestDurableRestart(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, "three notifies retrying", func() bool { return len(outcomes(sb, mock.OutcomeRetrying)) == 3 })
+	waitFor(t, "three notifies retrying", func() bool { return len(outcomes(sb, delivery.OutcomeRetrying)) == 3 })
 	sb.Close(context.Background())
 	wantTxs, wantJournal := asJSON(t, sb.Transactions("")), asJSON(t, sb.Deliveries("", ""))
 	usedIDs := map[string]bool{}
 	for _, a := range sb.Deliveries("", "") {
 		usedIDs[a.DeliveryID] = true
 	}
-	if n := len(outcomes(sb, mock.OutcomeInterrupted)); n != 3 {
+	if n := len(outcomes(sb, delivery.OutcomeInterrupted)); n != 3 {
 		t.Errorf("journal after Close: %d deliveries interrupted, want 3", n)
 	}
 
@@ -161,9 +166,9 @@ func TestDurableRestart(t *testing.T) {
 	// Advancing the clock brings the retries (due 1 s to 1 m after the
 	// first attempts) and DELAY-1's payment.
 	sb.AdvanceClock(time.Hour)
-	waitFor(t, "four notifies delivered", func() bool { return len(outcomes(sb, mock.OutcomeDelivered)) == 4 })
+	waitFor(t, "four notifies delivered", func() bool { return len(outcomes(sb, delivery.OutcomeDelivered)) == 4 })
 	for _, a := range sb.Deliveries("", "") {
-		if a.Outcome == mock.OutcomeDelivered && a.ReferenceNumber != "DELAY-1" && a.Attempt != 2 {
+		if a.Outcome == delivery.OutcomeDelivered && a.ReferenceNumber != "DELAY-1" && a.Attempt != 2 {
 			t.Errorf("%s delivered at attempt %d, want 2 (the attempt interrupted by the stop does not count)", a.DeliveryID, a.Attempt)
 		}
 		if a.ReferenceNumber == "DELAY-1" && usedIDs[a.DeliveryID] {
@@ -193,7 +198,7 @@ func TestDurableRestart(t *testing.T) {
 		t.Fatal("KEEP-1 lost")
 	}
 	for _, tx := range sb.Transactions("") {
-		if tx.ReferenceNumber == "KEEP-1" && tx.Status != mock.StatusExpired {
+		if tx.ReferenceNumber == "KEEP-1" && tx.Status != store.StatusExpired {
 			t.Errorf("KEEP-1 is %s after its expiredAt, want EXPIRED", tx.Status)
 		}
 	}
@@ -210,67 +215,5 @@ func TestDurableRestart(t *testing.T) {
 	}
 	if _, body := ctl(t, sb.Handler(), http.MethodGet, "/_sandbox/merchants", ""); strings.Contains(body, "durable-shop") {
 		t.Errorf("merchant survived the reset: %s", body)
-	}
-}
-
-func TestDurableBadFile(t *testing.T) {
-	tests := []struct {
-		name  string
-		write func(t *testing.T, path string)
-		want  string
-	}{
-		{"not a database", func(t *testing.T, path string) {
-			if err := os.WriteFile(path, []byte(strings.Repeat("not a bbolt file\n", 1000)), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}, "cannot be opened"},
-		{"damaged record", func(t *testing.T, path string) {
-			db, err := bolt.Open(path, 0o600, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			err = db.Update(func(tx *bolt.Tx) error {
-				for _, b := range []string{"merchants", "journal", "deliveries"} {
-					if _, err := tx.CreateBucket([]byte(b)); err != nil {
-						return err
-					}
-				}
-				b, err := tx.CreateBucket([]byte("transactions"))
-				if err != nil {
-					return err
-				}
-				return b.Put([]byte{0, 0, 0, 0, 0, 0, 0, 1}, []byte(`{"transactionNumber": 7`))
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}, "bucket transactions, record 0000000000000001"},
-		{"not a file", func(t *testing.T, path string) {
-			if err := os.Mkdir(path, 0o700); err != nil {
-				t.Fatal(err)
-			}
-		}, "cannot be opened"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, mock.DataFile)
-			tt.write(t, path)
-			sb, err := mock.New(mock.Options{DataDir: dir})
-			if err == nil {
-				sb.Close(context.Background())
-				t.Fatal("New accepted the file")
-			}
-			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q; want the file's path and %q", err, tt.want)
-			}
-		})
-	}
-}
-
-func TestMemoryModeHasNoDataFile(t *testing.T) {
-	if got := newSandbox(t, mock.Config{}).DataFile(); got != "" {
-		t.Errorf("DataFile() = %q in memory mode", got)
 	}
 }

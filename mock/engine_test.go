@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
@@ -22,7 +25,7 @@ import (
 type received struct {
 	Header http.Header
 	Body   []byte
-	Note   mock.Notification
+	Note   notify.Notification
 }
 
 // receiver is a merchant's notify endpoint that records what it gets and
@@ -38,7 +41,7 @@ func newReceiver(t testing.TB, plan ...int) *receiver {
 	rc := &receiver{plan: plan}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		var n mock.Notification
+		var n notify.Notification
 		_ = json.Unmarshal(body, &n)
 		rc.mu.Lock()
 		rc.got = append(rc.got, received{r.Header.Clone(), body, n})
@@ -82,6 +85,7 @@ func newEngine(t testing.TB, yaml string) *engine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -90,7 +94,7 @@ func newEngine(t testing.TB, yaml string) *engine {
 	return &engine{sb: sb, h: sb.Handler()}
 }
 
-func (e *engine) create(t testing.TB, ref, notifyURL string, fields map[string]any) mock.Transaction {
+func (e *engine) create(t testing.TB, ref, notifyURL string, fields map[string]any) store.Transaction {
 	t.Helper()
 	f := map[string]any{"referenceNumber": ref, "finishNotifyUrl": notifyURL, "expiredAt": nil}
 	for k, v := range fields {
@@ -102,7 +106,7 @@ func (e *engine) create(t testing.TB, ref, notifyURL string, fields map[string]a
 	if r.Status != 200 {
 		t.Fatalf("create %s: %d %s", ref, r.Status, r.Body)
 	}
-	var tx mock.Transaction
+	var tx store.Transaction
 	if err := json.Unmarshal(r.Data, &tx); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +156,7 @@ func TestPaidNotifyVerifies(t *testing.T) {
 	if err := signer.VerifyNotify(demoKey(), got.Header, got.Body); err != nil {
 		t.Fatalf("the real signer rejects the notify: %v\nheaders %v\nbody %s", err, got.Header, got.Body)
 	}
-	want := mock.NotificationOf(&tx, mock.StatusPaid)
+	want := tx.Notification(store.StatusPaid)
 	if got.Note != want {
 		t.Errorf("notify body\ngot  %+v\nwant %+v", got.Note, want)
 	}
@@ -167,7 +171,7 @@ func TestPaidNotifyVerifies(t *testing.T) {
 	if ct := got.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if got.Header.Get(mock.HeaderSandboxAttempt) != "1" || got.Header.Get(mock.HeaderSandboxDelivery) == "" {
+	if got.Header.Get(delivery.HeaderAttempt) != "1" || got.Header.Get(delivery.HeaderDeliveryID) == "" {
 		t.Errorf("sandbox debug headers missing: %v", got.Header)
 	}
 	// Paying twice is refused: terminal states are final.
@@ -188,7 +192,7 @@ scenarios:
 `)
 	rc := newReceiver(t, 500, 503)
 	e.create(t, "RETRY-1", rc.URL, nil)
-	attempts := func() []mock.Attempt { return e.sb.Deliveries(demoID, "RETRY-1") }
+	attempts := func() []delivery.Attempt { return e.sb.Deliveries(demoID, "RETRY-1") }
 	waitFor(t, "attempt 1", func() bool { return len(attempts()) == 1 })
 	e.sb.AdvanceClock(59 * time.Second)
 	time.Sleep(20 * time.Millisecond)
@@ -201,7 +205,7 @@ scenarios:
 	waitFor(t, "attempt 3", func() bool { return len(attempts()) == 3 })
 
 	got := attempts()
-	wantOutcome := []string{mock.OutcomeRetrying, mock.OutcomeRetrying, mock.OutcomeDelivered}
+	wantOutcome := []string{delivery.OutcomeRetrying, delivery.OutcomeRetrying, delivery.OutcomeDelivered}
 	wantStatus := []int{500, 503, 200}
 	for i, a := range got {
 		if a.Attempt != i+1 || a.Outcome != wantOutcome[i] || a.ResponseStatus != wantStatus[i] || a.DeliveryID != got[0].DeliveryID {
@@ -244,7 +248,7 @@ scenarios:
 	e.sb.AdvanceClock(24 * time.Hour)
 	time.Sleep(20 * time.Millisecond)
 	got := e.sb.Deliveries("", "GIVEUP-1")
-	if len(got) != 2 || got[1].Outcome != mock.OutcomeGaveUp || !strings.Contains(got[1].Error, "HTTP 500") {
+	if len(got) != 2 || got[1].Outcome != delivery.OutcomeGaveUp || !strings.Contains(got[1].Error, "HTTP 500") {
 		t.Fatalf("journal %+v, want 2 attempts ending gave-up with HTTP 500", got)
 	}
 }
@@ -266,7 +270,7 @@ func TestExpiryByClock(t *testing.T) {
 		t.Fatalf("after expiry: %d %s", code, body)
 	}
 	waitFor(t, "the EXPIRED notify", func() bool { return len(rc.all()) == 1 })
-	if got := rc.all()[0].Note.Status; got != mock.StatusExpired {
+	if got := rc.all()[0].Note.Status; got != store.StatusExpired {
 		t.Errorf("notify status %s, want EXPIRED", got)
 	}
 }
@@ -286,7 +290,7 @@ func TestLibraryScenarios(t *testing.T) {
 		{ref: "FAIL-1", advance: time.Minute, statuses: []string{"FAILED"}, final: "FAILED"},
 		{ref: "EXPIRE-1", advance: time.Minute, statuses: []string{"EXPIRED"}, final: "EXPIRED"},
 		{ref: "DUP-1", statuses: []string{"PAID", "PAID", "PAID"}, final: "PAID", check: func(t *testing.T, got []received) {
-			if got[0].Header.Get(mock.HeaderSandboxDelivery) == got[1].Header.Get(mock.HeaderSandboxDelivery) {
+			if got[0].Header.Get(delivery.HeaderDeliveryID) == got[1].Header.Get(delivery.HeaderDeliveryID) {
 				t.Errorf("duplicates share a delivery id")
 			}
 		}},
@@ -341,8 +345,8 @@ func TestNoNotifyURL(t *testing.T) {
 	e := newEngine(t, "")
 	e.create(t, "PAID-NOURL", "", map[string]any{"finishNotifyUrl": nil})
 	waitFor(t, "the journal entry", func() bool { return len(e.sb.Deliveries("", "PAID-NOURL")) == 1 })
-	if a := e.sb.Deliveries("", "PAID-NOURL")[0]; a.Outcome != mock.OutcomeNoURL {
-		t.Errorf("outcome %s, want %s", a.Outcome, mock.OutcomeNoURL)
+	if a := e.sb.Deliveries("", "PAID-NOURL")[0]; a.Outcome != delivery.OutcomeNoURL {
+		t.Errorf("outcome %s, want %s", a.Outcome, delivery.OutcomeNoURL)
 	}
 }
 
@@ -355,7 +359,7 @@ func TestManyPaidAtOnce(t *testing.T) {
 	seen := map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		var note mock.Notification
+		var note notify.Notification
 		_ = json.Unmarshal(body, &note)
 		mu.Lock()
 		seen[note.ReferenceNumber]++
@@ -399,7 +403,7 @@ func TestManyPaidAtOnce(t *testing.T) {
 	journal := e.sb.Deliveries("", "")
 	delivered := map[string]bool{}
 	for _, a := range journal {
-		if a.Outcome != mock.OutcomeDelivered {
+		if a.Outcome != delivery.OutcomeDelivered {
 			t.Fatalf("attempt %+v not delivered", a)
 		}
 		delivered[a.ReferenceNumber] = true

@@ -2,8 +2,6 @@ package mock
 
 import (
 	"fmt"
-	"net/http"
-	"strconv"
 )
 
 // BJPAY's documented response codes.
@@ -21,79 +19,78 @@ const (
 	CodeInvalidRequestTime = "23"
 )
 
-// codes maps each documented code to its documented message and the HTTP
-// status the sandbox answers it with. [sandbox] BJPAY documents the codes and
-// messages but not the HTTP statuses; these are the sandbox's choice.
+// Kind says what sort of failure an Error is; the HTTP layer turns kinds
+// into statuses (statusOf), and nothing else does.
+type Kind int
+
+// The kinds of failure.
+const (
+	KindInvalid      Kind = iota + 1 // the request is wrong: a documented validation code, bad JSON
+	KindUnauthorized                 // no or wrong credentials
+	KindForbidden                    // the caller may not do this (an address not allowed, a bad token)
+	KindNotFound                     // no such thing: route, transaction, page
+	KindMethod                       // the route exists, not with this method
+	KindConflict                     // the state forbids it: a terminal status, a taken client id
+	KindTooLarge                     // the body is over the limit
+	KindMediaType                    // the body is not of a type the route takes
+	KindUnavailable                  // the sandbox cannot now: a full backlog, a failed write; retry later
+	KindForced                       // a scenario makes the gateway fail with a status of its choice
+)
+
+// codes maps each documented code to its documented message and the kind
+// of failure the sandbox files it under. [sandbox] BJPAY documents the
+// codes and messages but not the HTTP statuses; statusOf gives those.
 var codes = map[string]struct {
-	status  int
 	message string
+	kind    Kind
 }{
-	CodeOK:                 {http.StatusOK, "Success"},
-	CodeUnauthorized:       {http.StatusUnauthorized, "Unauthorized"},
-	CodeInvalidAmount:      {http.StatusBadRequest, "Invalid Amount"},
-	CodeInvalidChannel:     {http.StatusBadRequest, "Invalid Payment Channel"},
-	CodeInvalidReference:   {http.StatusBadRequest, "Invalid Transaction Reference Number"},
-	CodeInvalidItem:        {http.StatusBadRequest, "Invalid Transaction Item"},
-	CodeInvalidEmail:       {http.StatusBadRequest, "Invalid Customer Email"},
-	CodeInvalidPhone:       {http.StatusBadRequest, "Invalid Customer Phone Number"},
-	CodeInvalidQuantity:    {http.StatusBadRequest, "Invalid Quantity"},
-	CodeInvalidCurrency:    {http.StatusBadRequest, "Invalid Currency"},
-	CodeInvalidRequestTime: {http.StatusBadRequest, "Invalid X-Request-Time"},
+	CodeOK:                 {"Success", 0},
+	CodeUnauthorized:       {"Unauthorized", KindUnauthorized},
+	CodeInvalidAmount:      {"Invalid Amount", KindInvalid},
+	CodeInvalidChannel:     {"Invalid Payment Channel", KindInvalid},
+	CodeInvalidReference:   {"Invalid Transaction Reference Number", KindInvalid},
+	CodeInvalidItem:        {"Invalid Transaction Item", KindInvalid},
+	CodeInvalidEmail:       {"Invalid Customer Email", KindInvalid},
+	CodeInvalidPhone:       {"Invalid Customer Phone Number", KindInvalid},
+	CodeInvalidQuantity:    {"Invalid Quantity", KindInvalid},
+	CodeInvalidCurrency:    {"Invalid Currency", KindInvalid},
+	CodeInvalidRequestTime: {"Invalid X-Request-Time", KindInvalid},
 }
 
-// Error is a failed call: either one of BJPAY's documented codes, or a
-// sandbox envelope for a condition BJPAY gives no code for (unknown route,
-// wrong method, bad JSON, ...), whose code is the HTTP status as a string.
+// Error is a failed call: either one of BJPAY's documented codes, or one
+// the sandbox answers with its own envelope, for conditions BJPAY gives no
+// code for (an unknown route, bad JSON, a terminal status, ...).
 type Error struct {
-	Status  int    // HTTP status
-	Code    string // "01", "12", ... or "404", "415", ...
-	Message string // the documented message, or for sandbox envelopes the explanation
-	// Detail explains a documented code: what was received and what is
-	// expected. Sent as "sandboxDetail" beside BJPAY's own fields.
-	Detail string
-	// Sandbox marks envelopes BJPAY does not document; they carry the
-	// X-Sandbox-Error header.
-	Sandbox bool
-	// retryAfter asks the client to come back in a second (Retry-After).
-	retryAfter bool
-}
-
-// explanation is what went wrong, in words: the detail of a documented
-// code, the message of a sandbox envelope.
-func (e *Error) explanation() string {
-	if e.Detail != "" {
-		return e.Detail
-	}
-	return e.Message
+	Kind Kind
+	// Code is BJPAY's documented code ("01", "12", ...), or "" for the
+	// sandbox's own envelope, whose code is the HTTP status.
+	Code string
+	// Msg says what was received and what is expected.
+	Msg string
+	// Status is the HTTP status of a KindForced error: the scenario's.
+	Status int
 }
 
 func (e *Error) Error() string {
-	if e.Detail != "" {
-		return e.Code + " " + e.Message + ": " + e.Detail
+	if e.Code != "" {
+		return e.Code + " " + codes[e.Code].message + ": " + e.Msg
 	}
-	return e.Code + " " + e.Message
+	return e.Msg
 }
 
-// codeErr builds a documented-code error with a detail message.
+// codeErr builds a documented-code error, of the code's kind.
 func codeErr(code, format string, args ...any) *Error {
-	c := codes[code]
-	return &Error{Status: c.status, Code: code, Message: c.message, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Kind: codes[code].kind, Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
-// withStatus overrides the HTTP status of a documented code, for the few
-// places where the sandbox answers one code with two statuses (01 as 403 for
-// a caller IP, 14 as 404 for an unknown reference).
-func (e *Error) withRetryAfter() *Error {
-	e.retryAfter = true
+// as gives e another kind, for the few places where the sandbox answers one
+// code with two (01 for a caller address, 14 for an unknown reference).
+func (e *Error) as(k Kind) *Error {
+	e.Kind = k
 	return e
 }
 
-func (e *Error) withStatus(status int) *Error {
-	e.Status = status
-	return e
-}
-
-// sandboxErr builds an envelope for a condition BJPAY documents no code for.
-func sandboxErr(status int, format string, args ...any) *Error {
-	return &Error{Status: status, Code: strconv.Itoa(status), Message: fmt.Sprintf(format, args...), Sandbox: true}
+// errorf builds an error the sandbox answers with its own envelope.
+func errorf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
 }

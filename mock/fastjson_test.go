@@ -58,7 +58,7 @@ func checkSameAsJSON(t *testing.T, body []byte, fast createRequest) {
 	t.Helper()
 	slow, err := decodeCreateJSON(body)
 	if err != nil {
-		t.Fatalf("fastDecodeCreate decoded %q, encoding/json refuses it: %v", body, err.explanation())
+		t.Fatalf("fastDecodeCreate decoded %q, encoding/json refuses it: %v", body, err)
 	}
 	if !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("decoding %q\nfast          %+v\nencoding/json %+v", body, fast, slow)
@@ -82,7 +82,7 @@ func BenchmarkDecodeCreate(b *testing.B) {
 	body := []byte(fastDecodeSeeds[0].body)
 	for _, bb := range []struct {
 		name   string
-		decode func([]byte) (createRequest, *Error)
+		decode func([]byte) (createRequest, error)
 	}{{"fast", decodeCreate}, {"encoding-json", decodeCreateJSON}} {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()

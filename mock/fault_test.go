@@ -22,6 +22,9 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 )
 
@@ -113,13 +116,13 @@ func newFlakyReceiver(seed uint64, clock *mock.SandboxClock) *flakyReceiver {
 
 func (fr *flakyReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	var note mock.Notification
+	var note notify.Notification
 	_ = json.Unmarshal(body, &note)
-	id := r.Header.Get(mock.HeaderSandboxDelivery)
-	n, err := strconv.Atoi(r.Header.Get(mock.HeaderSandboxAttempt))
+	id := r.Header.Get(delivery.HeaderDeliveryID)
+	n, err := strconv.Atoi(r.Header.Get(delivery.HeaderAttempt))
 	if id == "" || err != nil {
 		fr.mu.Lock()
-		fr.bad = append(fr.bad, fmt.Sprintf("%q/%q", id, r.Header.Get(mock.HeaderSandboxAttempt)))
+		fr.bad = append(fr.bad, fmt.Sprintf("%q/%q", id, r.Header.Get(delivery.HeaderAttempt)))
 		fr.mu.Unlock()
 		w.WriteHeader(http.StatusBadRequest)
 		return
@@ -332,6 +335,7 @@ scenarios:
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Start()
 	closed := false
 	closeSandbox := func() {
 		if !closed {
@@ -372,7 +376,7 @@ scenarios:
 	// sandbox clock a second; stop when nothing is scheduled either.
 	waitWithin(t, time.Minute, "every payment to be paid", func() bool {
 		time.Sleep(5 * time.Millisecond)
-		return statsOf(t, h).Transactions[mock.StatusPaid] == payments
+		return statsOf(t, h).Transactions[store.StatusPaid] == payments
 	})
 	var total time.Duration
 	for _, r := range retries {
@@ -403,10 +407,10 @@ scenarios:
 	closeSandbox()
 	fr.Close()
 	journal := sb.Deliveries("", "")
-	if len(journal) != stats.Attempts[mock.OutcomeDelivered]+stats.Attempts[mock.OutcomeRetrying]+stats.Attempts[mock.OutcomeGaveUp] {
+	if len(journal) != stats.Attempts[delivery.OutcomeDelivered]+stats.Attempts[delivery.OutcomeRetrying]+stats.Attempts[delivery.OutcomeGaveUp] {
 		t.Errorf("Close of an idle sandbox changed the journal: %d attempts, %v before", len(journal), stats.Attempts)
 	}
-	byDelivery := map[string][]mock.Attempt{}
+	byDelivery := map[string][]delivery.Attempt{}
 	for _, a := range journal {
 		byDelivery[a.DeliveryID] = append(byDelivery[a.DeliveryID], a)
 	}
@@ -422,7 +426,7 @@ scenarios:
 	final := map[string]string{} // reference → its delivery's final outcome
 	maxAttempts := 1 + len(retries)
 	for id, as := range byDelivery {
-		slices.SortFunc(as, func(a, b mock.Attempt) int { return a.Attempt - b.Attempt })
+		slices.SortFunc(as, func(a, b delivery.Attempt) int { return a.Attempt - b.Attempt })
 		ref := as[0].ReferenceNumber
 		if prev, dup := final[ref]; dup {
 			t.Errorf("%s has a second delivery %s (the first ended %s); one notify was sent", ref, id, prev)
@@ -442,9 +446,9 @@ scenarios:
 			// The schedule, from the journal alone: the clock stands still
 			// while attempts run, so each is made at the time the previous
 			// one named, and names that time plus its delay.
-			failed := a.Outcome == mock.OutcomeRetrying || a.Outcome == mock.OutcomeGaveUp
+			failed := a.Outcome == delivery.OutcomeRetrying || a.Outcome == delivery.OutcomeGaveUp
 			switch {
-			case a.Outcome == mock.OutcomeRetrying:
+			case a.Outcome == delivery.OutcomeRetrying:
 				if a.NextAttemptAt == nil || !a.NextAttemptAt.Equal(due.Add(retries[i])) {
 					t.Errorf("%s #%d: next attempt at %v, the schedule says +%s", id, a.Attempt, a.NextAttemptAt, due.Add(retries[i]).Sub(start))
 				} else {
@@ -455,16 +459,16 @@ scenarios:
 			}
 			if last {
 				switch {
-				case a.Outcome == mock.OutcomeDelivered:
-				case a.Outcome == mock.OutcomeGaveUp && len(as) == maxAttempts:
+				case a.Outcome == delivery.OutcomeDelivered:
+				case a.Outcome == delivery.OutcomeGaveUp && len(as) == maxAttempts:
 				default:
 					t.Errorf("%s: ends %s after %d attempts; want delivered, or gave-up after %d failed attempts", id, a.Outcome, len(as), maxAttempts)
 				}
 				final[ref] = a.Outcome
-			} else if a.Outcome != mock.OutcomeRetrying {
+			} else if a.Outcome != delivery.OutcomeRetrying {
 				t.Errorf("%s #%d: %s, yet attempt %d followed", id, a.Attempt, a.Outcome, a.Attempt+1)
 			}
-			if a.Outcome == mock.OutcomeGaveUp && a.Attempt != maxAttempts {
+			if a.Outcome == delivery.OutcomeGaveUp && a.Attempt != maxAttempts {
 				t.Errorf("%s #%d: gave up before the last attempt of the schedule (%d)", id, a.Attempt, maxAttempts)
 			}
 
@@ -506,7 +510,7 @@ scenarios:
 			case sr.fate == fateSlow:
 			case timedOut:
 				late++
-			case sr.fate == fateOK && a.Outcome != mock.OutcomeDelivered,
+			case sr.fate == fateOK && a.Outcome != delivery.OutcomeDelivered,
 				sr.fate != fateOK && !failed,
 				a.ResponseStatus != sr.status:
 				t.Errorf("%s #%d: the receiver's %s (HTTP %d) is journalled %s (HTTP %d, %q)", id, a.Attempt, sr.fate, sr.status, a.Outcome, a.ResponseStatus, a.Error)
@@ -527,23 +531,23 @@ scenarios:
 	// Zero losses: every payment paid, with one notify that ended.
 	losses := 0
 	for i := 0; i < payments; i++ {
-		if o := final[fmt.Sprintf("FAULT-%d", i)]; o != mock.OutcomeDelivered && o != mock.OutcomeGaveUp {
+		if o := final[fmt.Sprintf("FAULT-%d", i)]; o != delivery.OutcomeDelivered && o != delivery.OutcomeGaveUp {
 			losses++
 			if losses <= 5 {
 				t.Errorf("FAULT-%d has no final outcome (%q)", i, o)
 			}
 		}
 	}
-	if stats.Transactions[mock.StatusPaid] != payments {
-		t.Errorf("%d payments PAID, want %d: %v", stats.Transactions[mock.StatusPaid], payments, stats.Transactions)
+	if stats.Transactions[store.StatusPaid] != payments {
+		t.Errorf("%d payments PAID, want %d: %v", stats.Transactions[store.StatusPaid], payments, stats.Transactions)
 	}
-	for _, o := range []string{mock.OutcomeDelivered, mock.OutcomeRetrying, mock.OutcomeGaveUp, mock.OutcomeNoURL, mock.OutcomeInterrupted} {
+	for _, o := range []string{delivery.OutcomeDelivered, delivery.OutcomeRetrying, delivery.OutcomeGaveUp, delivery.OutcomeNoURL, delivery.OutcomeInterrupted} {
 		if stats.Attempts[o] != outcomes[o] {
 			t.Errorf("stats count %d attempts %s, the journal %d", stats.Attempts[o], o, outcomes[o])
 		}
 	}
-	if outcomes[mock.OutcomeDelivered]+outcomes[mock.OutcomeGaveUp] != payments {
-		t.Errorf("%d delivered + %d gave up, want %d notifies ended", outcomes[mock.OutcomeDelivered], outcomes[mock.OutcomeGaveUp], payments)
+	if outcomes[delivery.OutcomeDelivered]+outcomes[delivery.OutcomeGaveUp] != payments {
+		t.Errorf("%d delivered + %d gave up, want %d notifies ended", outcomes[delivery.OutcomeDelivered], outcomes[delivery.OutcomeGaveUp], payments)
 	}
 	for f := fateOK; f <= fateRedirect; f++ {
 		if fates[f] == 0 {
@@ -574,8 +578,8 @@ scenarios:
 		t.Errorf("%d goroutines after Close, %d before:\n%s", goroutinesAfter, goroutinesBefore, goroutineDump())
 	}
 	t.Logf("payments %d, deliveries %d, attempts %d: delivered %d, retrying %d, gave-up %d, interrupted %d, no-url %d; losses %d",
-		payments, len(byDelivery), len(journal), outcomes[mock.OutcomeDelivered], outcomes[mock.OutcomeRetrying],
-		outcomes[mock.OutcomeGaveUp], outcomes[mock.OutcomeInterrupted], outcomes[mock.OutcomeNoURL], losses)
+		payments, len(byDelivery), len(journal), outcomes[delivery.OutcomeDelivered], outcomes[delivery.OutcomeRetrying],
+		outcomes[delivery.OutcomeGaveUp], outcomes[delivery.OutcomeInterrupted], outcomes[delivery.OutcomeNoURL], losses)
 	t.Logf("receiver answers: 200 %d, 5xx %d, reset %d, slow %d, 3xx %d; answered but too late for the sandbox %d (%d of them unread); sandbox clock advanced %ds in 1s steps",
 		fates[fateOK], fates[fateServer], fates[fateReset], fates[fateSlow], fates[fateRedirect], late, unread, advances)
 	t.Logf("goroutines before %d, after %d; heap in use: peak %.1f MiB, after GC %.1f MiB (bound %d MiB); workers %d, timeout %s, slowest answered attempt %.0fms",

@@ -1,12 +1,9 @@
 package mock
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -14,6 +11,8 @@ import (
 
 	"github.com/brianvoe/gofakeit/v6"
 
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
 
@@ -44,8 +43,8 @@ type FixtureOptions struct {
 	// Count is how many payments to build; each is signed as every variant.
 	// Zero means 1; at most MaxFixtureCount.
 	Count int
-	// Status is the status reported: StatusPaid (the default),
-	// StatusExpired or StatusFailed.
+	// Status is the status reported: store.StatusPaid (the default),
+	// store.StatusExpired or store.StatusFailed.
 	Status string
 	// PaymentCode is the channel of every payment, one of Channels. Empty
 	// means drawn for each payment from the active channels.
@@ -65,7 +64,7 @@ type FixtureOptions struct {
 	MerchantName string
 	// Variants are the ways each payment is signed, in this order. Empty
 	// means Variants().
-	Variants []Variant
+	Variants []notify.Variant
 	// Channels is the catalogue PaymentCode refers to. Empty means the
 	// embedded defaults (DefaultConfig().Channels).
 	Channels []Channel
@@ -78,8 +77,8 @@ type Fixture struct {
 	Name string
 	// Notification holds the values that were signed. The body differs from
 	// it only for VariantAmountChanged and VariantReferenceChanged.
-	Notification Notification
-	SignedNotify
+	Notification notify.Notification
+	notify.SignedNotify
 }
 
 // Fixtures builds opts.Count payments and signs each of them as every one of
@@ -110,7 +109,7 @@ func Fixtures(opts FixtureOptions) ([]Fixture, error) {
 			out = append(out, Fixture{
 				Name:         fmt.Sprintf("%s-%d", v, i),
 				Notification: n,
-				SignedNotify: SignNotification(n, key, o.Time, v),
+				SignedNotify: notify.Sign(n, key, o.Time, v),
 			})
 		}
 	}
@@ -142,10 +141,10 @@ func (o FixtureOptions) withDefaults() (FixtureOptions, error) {
 	}
 	switch o.Status {
 	case "":
-		o.Status = StatusPaid
-	case StatusPaid, StatusExpired, StatusFailed:
+		o.Status = store.StatusPaid
+	case store.StatusPaid, store.StatusExpired, store.StatusFailed:
 	default:
-		errs = append(errs, fmt.Errorf("status %q is not a status a notify reports; expected %s, %s or %s", o.Status, StatusPaid, StatusExpired, StatusFailed))
+		errs = append(errs, fmt.Errorf("status %q is not a status a notify reports; expected %s, %s or %s", o.Status, store.StatusPaid, store.StatusExpired, store.StatusFailed))
 	}
 	if len(o.Channels) == 0 {
 		o.Channels = DefaultConfig().Channels
@@ -170,10 +169,10 @@ func (o FixtureOptions) withDefaults() (FixtureOptions, error) {
 		o.MerchantName = DefaultFixtureMerchant
 	}
 	if len(o.Variants) == 0 {
-		o.Variants = Variants()
+		o.Variants = notify.Variants()
 	}
 	for _, v := range o.Variants {
-		if _, err := ParseVariant(string(v)); err != nil {
+		if _, err := notify.ParseVariant(string(v)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -188,7 +187,7 @@ type fixtureGen struct {
 }
 
 // notification draws one payment and returns its notify body.
-func (g *fixtureGen) notification() Notification {
+func (g *fixtureGen) notification() notify.Notification {
 	o, f := g.opts, g.faker
 	ch := g.channel()
 	first, last := f.RandomString(firstNames), f.RandomString(lastNames)
@@ -215,17 +214,17 @@ func (g *fixtureGen) notification() Notification {
 		u, _ := url.Parse(o.NotifyURL) // checked by withDefaults
 		returnURL = u.Scheme + "://" + u.Host + "/orders/" + url.PathEscape(ref) + "/finish"
 	}
-	signed := o.Time.In(wib)
+	signed := o.Time.In(notify.WIB)
 	expiredAt := signed.Add(24 * time.Hour)
 	if ch.Lifetime > 0 {
 		expiredAt = signed.Add(ch.Lifetime)
 	}
-	if o.Status == StatusExpired {
+	if o.Status == store.StatusExpired {
 		expiredAt = signed // BJPAY notifies the expiry as it happens
 	}
 
 	fee := feeFor(ch, amount)
-	tx := &Transaction{
+	tx := &store.Transaction{
 		TransactionNumber:   "SBX" + signed.Format("20060102") + f.DigitN(8),
 		ReferenceNumber:     ref,
 		PaymentCode:         ch.PaymentCode,
@@ -244,7 +243,7 @@ func (g *fixtureGen) notification() Notification {
 	// [sandbox] A REDIRECT fixture points at the hosted page of a sandbox on
 	// its default address: there is no running sandbox to name.
 	tx.PaymentDest, tx.PaymentDestName = g.dest.dest(ch, tx, o.MerchantName, "http://127.0.0.1:8080/_sandbox/pay/"+tx.TransactionNumber)
-	return NotificationOf(tx, o.Status)
+	return tx.Notification(o.Status)
 }
 
 // channel returns the payment's channel: the one asked for, or one drawn
@@ -296,15 +295,3 @@ var (
 	mailDomains   = []string{"gmail.com", "yahoo.co.id", "outlook.com", "ymail.com", "gmail.com"}
 	phonePrefixes = []string{"11", "12", "13", "21", "22", "52", "53", "55", "56", "57", "58", "77", "78", "81", "82", "95", "96", "97", "98", "99"}
 )
-
-// NewRequest returns the POST that delivers sn to url: sn.Body as the body
-// (with GetBody, so it can be resent) and sn.Header as the header, shared,
-// not copied.
-func (sn SignedNotify) NewRequest(ctx context.Context, url string) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(sn.Body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header = sn.Header
-	return req, nil
-}

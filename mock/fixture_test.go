@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
 
@@ -48,7 +50,7 @@ func ExampleFixtures() {
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)
 		accepted := rec.Code/100 == 2
-		fmt.Printf("%-20s %-6s ok=%v\n", f.Name, f.Expect, accepted == (f.Expect == mock.ExpectAccept))
+		fmt.Printf("%-20s %-6s ok=%v\n", f.Name, f.Expect, accepted == (f.Expect == notify.ExpectAccept))
 	}
 	// Output:
 	// valid-1              accept ok=true
@@ -73,23 +75,23 @@ func TestFixturesVerify(t *testing.T) {
 		check  signer.Check // "" when the signature verifies
 		offset time.Duration
 	}
-	want := map[mock.Variant]failure{
-		mock.VariantValid:             {},
-		mock.VariantTamperedSignature: {check: signer.CheckSignatureMismatch},
-		mock.VariantWrongKey:          {check: signer.CheckSignatureMismatch},
-		mock.VariantStaleTimestamp:    {offset: -time.Hour},
-		mock.VariantFutureTimestamp:   {offset: time.Hour},
-		mock.VariantMissingSignature:  {check: signer.CheckMissingHeader},
-		mock.VariantAmountChanged:     {check: signer.CheckSignatureMismatch},
-		mock.VariantReferenceChanged:  {check: signer.CheckSignatureMismatch},
-		mock.VariantNonCanonicalJSON:  {},
+	want := map[notify.Variant]failure{
+		notify.VariantValid:             {},
+		notify.VariantTamperedSignature: {check: signer.CheckSignatureMismatch},
+		notify.VariantWrongKey:          {check: signer.CheckSignatureMismatch},
+		notify.VariantStaleTimestamp:    {offset: -time.Hour},
+		notify.VariantFutureTimestamp:   {offset: time.Hour},
+		notify.VariantMissingSignature:  {check: signer.CheckMissingHeader},
+		notify.VariantAmountChanged:     {check: signer.CheckSignatureMismatch},
+		notify.VariantReferenceChanged:  {check: signer.CheckSignatureMismatch},
+		notify.VariantNonCanonicalJSON:  {},
 	}
-	if len(want) != len(mock.Variants()) {
-		t.Fatalf("the table covers %d variants, Variants() has %d", len(want), len(mock.Variants()))
+	if len(want) != len(notify.Variants()) {
+		t.Fatalf("the table covers %d variants, Variants() has %d", len(want), len(notify.Variants()))
 	}
 	key := signer.Key("fixture-id", "fixture-secret")
 	for _, code := range []string{"", "VA-BNI", "QRIS", "GOPAY", "DANA", "VA-BCA"} {
-		for _, status := range []string{mock.StatusPaid, mock.StatusExpired, mock.StatusFailed} {
+		for _, status := range []string{store.StatusPaid, store.StatusExpired, store.StatusFailed} {
 			fixtures, err := mock.Fixtures(mock.FixtureOptions{ClientID: "fixture-id", ClientSecret: "fixture-secret",
 				Seed: 7, Time: fixtureNow, Count: 3, PaymentCode: code, Status: status})
 			if err != nil {
@@ -117,7 +119,7 @@ func TestFixturesVerify(t *testing.T) {
 					t.Errorf("%s/%s/%s: X-Request-Time is %+v from the signing time, want %+v", code, status, f.Name, off, w.offset)
 				}
 				accepted := w.check == "" && w.offset == 0
-				if wantExpect := map[bool]string{true: mock.ExpectAccept, false: mock.ExpectReject}[accepted]; f.Expect != wantExpect {
+				if wantExpect := map[bool]string{true: notify.ExpectAccept, false: notify.ExpectReject}[accepted]; f.Expect != wantExpect {
 					t.Errorf("%s/%s/%s: Expect %q, but a careful merchant's checks say %q", code, status, f.Name, f.Expect, wantExpect)
 				}
 			}
@@ -142,10 +144,10 @@ func TestFixturesData(t *testing.T) {
 	tests := []struct {
 		name  string
 		opts  mock.FixtureOptions
-		check func(t *testing.T, n mock.Notification)
+		check func(t *testing.T, n notify.Notification)
 	}{
-		{name: "defaults", opts: mock.FixtureOptions{Count: 20}, check: func(t *testing.T, n mock.Notification) {
-			if n.Status != mock.StatusPaid || !fixtureRef.MatchString(n.ReferenceNumber) {
+		{name: "defaults", opts: mock.FixtureOptions{Count: 20}, check: func(t *testing.T, n notify.Notification) {
+			if n.Status != store.StatusPaid || !fixtureRef.MatchString(n.ReferenceNumber) {
 				t.Errorf("status %q, reference %q; want PAID and INV-<12 digits>", n.Status, n.ReferenceNumber)
 			}
 			if n.PaymentCode == "VA-BCA" {
@@ -159,9 +161,9 @@ func TestFixturesData(t *testing.T) {
 			}
 		}},
 		{name: "everything given", opts: mock.FixtureOptions{PaymentCode: "VA-BCA", Amount: 58000, Reference: "ORDER-1",
-			Status: mock.StatusFailed, NotifyURL: "https://shop.example/hook?x=1&y=2", ReturnURL: "https://shop.example/done", MerchantName: "Toko Budi", Count: 2},
-			check: func(t *testing.T, n mock.Notification) {
-				want := mock.Notification{PaymentCode: "VA-BCA", ReferenceNumber: "ORDER-1", Status: "FAILED", PaymentName: "BCA Virtual Account",
+			Status: store.StatusFailed, NotifyURL: "https://shop.example/hook?x=1&y=2", ReturnURL: "https://shop.example/done", MerchantName: "Toko Budi", Count: 2},
+			check: func(t *testing.T, n notify.Notification) {
+				want := notify.Notification{PaymentCode: "VA-BCA", ReferenceNumber: "ORDER-1", Status: "FAILED", PaymentName: "BCA Virtual Account",
 					FinishNotifyURL: "https://shop.example/hook?x=1&y=2", FinishReturnURL: "https://shop.example/done",
 					PaymentDestName: "Toko Budi", PaymentDestType: "DIRECT", TotalAmount: 58000, Fee: 4500}
 				got := n
@@ -173,7 +175,7 @@ func TestFixturesData(t *testing.T) {
 					t.Errorf("VA number %q: want 16 digits after the channel's prefix 39358", n.PaymentDest)
 				}
 			}},
-		{name: "expired", opts: mock.FixtureOptions{Status: mock.StatusExpired, PaymentCode: "QRIS"}, check: func(t *testing.T, n mock.Notification) {
+		{name: "expired", opts: mock.FixtureOptions{Status: store.StatusExpired, PaymentCode: "QRIS"}, check: func(t *testing.T, n notify.Notification) {
 			if n.ExpiredAt != "2026-11-24T10:00:00+07:00" {
 				t.Errorf("expiredAt %q; want the signing time in WIB, when the payment expired", n.ExpiredAt)
 			}
@@ -181,12 +183,12 @@ func TestFixturesData(t *testing.T) {
 				t.Errorf("QRIS paymentDest %q is not an EMVCo QR string for the merchant", n.PaymentDest)
 			}
 		}},
-		{name: "percent fee", opts: mock.FixtureOptions{PaymentCode: "GOPAY", Amount: 58000}, check: func(t *testing.T, n mock.Notification) {
+		{name: "percent fee", opts: mock.FixtureOptions{PaymentCode: "GOPAY", Amount: 58000}, check: func(t *testing.T, n notify.Notification) {
 			if n.Fee != 1160 || !strings.HasPrefix(n.PaymentDest, "gojek://gopay/merchanttransfer?tref=") || n.PaymentDestType != "DEEPLINK" {
 				t.Errorf("fee %d, dest %q (%s); want 2%% = 1160 and a GoPay deeplink", n.Fee, n.PaymentDest, n.PaymentDestType)
 			}
 		}},
-		{name: "redirect", opts: mock.FixtureOptions{PaymentCode: "DANA"}, check: func(t *testing.T, n mock.Notification) {
+		{name: "redirect", opts: mock.FixtureOptions{PaymentCode: "DANA"}, check: func(t *testing.T, n notify.Notification) {
 			if !strings.HasPrefix(n.PaymentDest, "http://127.0.0.1:8080/_sandbox/pay/SBX20261124") {
 				t.Errorf("REDIRECT paymentDest %q is not the sandbox's hosted page", n.PaymentDest)
 			}
@@ -200,17 +202,17 @@ func TestFixturesData(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			perPayment := len(mock.Variants())
+			perPayment := len(notify.Variants())
 			for i, f := range fixtures {
 				n := f.Notification
 				first := fixtures[i-i%perPayment]
-				if wantName := fmt.Sprintf("%s-%d", mock.Variants()[i%perPayment], i/perPayment+1); f.Name != wantName || string(f.Variant) != strings.TrimSuffix(wantName, fmt.Sprintf("-%d", i/perPayment+1)) {
+				if wantName := fmt.Sprintf("%s-%d", notify.Variants()[i%perPayment], i/perPayment+1); f.Name != wantName || string(f.Variant) != strings.TrimSuffix(wantName, fmt.Sprintf("-%d", i/perPayment+1)) {
 					t.Errorf("fixture %d is %q (%s), want %q", i, f.Name, f.Variant, wantName)
 				}
 				if n != first.Notification {
 					t.Errorf("%s carries other data than %s:\n%+v\n%+v", f.Name, first.Name, n, first.Notification)
 				}
-				if f.Variant == mock.VariantValid && !reflect.DeepEqual(decodeNotification(t, f.Body), n) {
+				if f.Variant == notify.VariantValid && !reflect.DeepEqual(decodeNotification(t, f.Body), n) {
 					t.Errorf("%s: body %s does not decode to the signed values %+v", f.Name, f.Body, n)
 				}
 				ch, ok := channels[n.PaymentCode]
@@ -272,7 +274,7 @@ func TestFixturesErrors(t *testing.T) {
 		{"negative amount", func(o *mock.FixtureOptions) { o.Amount = -5 }, []string{"amount -5 is out of range"}},
 		{"unsafe amount", func(o *mock.FixtureOptions) { o.Amount = 1 << 53 }, []string{"up to 9007199254740991"}},
 		{"notify URL", func(o *mock.FixtureOptions) { o.NotifyURL = "localhost:3000/hook" }, []string{`notify URL "localhost:3000/hook" is not an absolute http(s) URL`}},
-		{"variant", func(o *mock.FixtureOptions) { o.Variants = []mock.Variant{"valid", "forged"} }, []string{`unknown notify variant "forged"`}},
+		{"variant", func(o *mock.FixtureOptions) { o.Variants = []notify.Variant{"valid", "forged"} }, []string{`unknown notify variant "forged"`}},
 		{"time", func(o *mock.FixtureOptions) { o.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{"out of range; expected a year from 1 to 9999"}},
 		{"all at once", func(o *mock.FixtureOptions) { o.ClientID, o.Status, o.Amount = "", "paid", -1 },
 			[]string{"client id", `status "paid"`, "amount -1"}},

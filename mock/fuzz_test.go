@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 )
 
 // FuzzCreate throws arbitrary bodies and X-Request-Time values at the
@@ -145,7 +146,7 @@ func FuzzInquiry(f *testing.F) {
 				segment, contentType, clientID, secret, requestTime, r.Status, r.Code, wantStatus, wantCode, r.Body)
 		}
 		if r.Status == http.StatusOK {
-			var tx mock.Transaction
+			var tx store.Transaction
 			if err := json.Unmarshal(r.Data, &tx); err != nil || tx.ReferenceNumber != ref {
 				t.Fatalf("answer for %q is not its payment (%v): %s", segment, err, r.Body)
 			}

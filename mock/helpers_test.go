@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
 )
 
 // testNow is the wall time and sandbox time of every test sandbox.
@@ -50,6 +51,7 @@ func newSandboxSeed(t testing.TB, cfg mock.Config, seed int64) *mock.Sandbox {
 	if err != nil {
 		t.Fatalf("mock.New: %v", err)
 	}
+	sb.Start()
 	t.Cleanup(func() { sb.Close(context.Background()) })
 	return sb
 }
@@ -135,4 +137,17 @@ func do(t testing.TB, h http.Handler, method, path string, header http.Header, b
 func post(t testing.TB, h http.Handler, path string, body []byte) response {
 	t.Helper()
 	return do(t, h, http.MethodPost, path, validHeaders(), body)
+}
+
+// decodeNotification decodes a notify body strictly: every member a known
+// field of notify.Notification.
+func decodeNotification(t *testing.T, body []byte) notify.Notification {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var n notify.Notification
+	if err := dec.Decode(&n); err != nil {
+		t.Fatalf("body does not decode as a Notification: %v\n%s", err, body)
+	}
+	return n
 }

@@ -1,12 +1,15 @@
 package mock
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
-	bolt "go.etcd.io/bbolt"
 )
 
 // A payment's lifecycle: PENDING → PAID | EXPIRED | FAILED. Terminal
@@ -14,42 +17,58 @@ import (
 // notifies that contradict the state (out-of-order, duplicated) to test
 // merchants, but never change a final state.
 
-// policyOf turns a scenario's delivery section into a policy. Scenarios
-// from files come with their defaults filled in; for ones built in Go, zero
-// fields fall back to the defaults and an unknown variant to valid, so a
-// mistake there cannot stop the notifier.
-func policyOf(sc *scenarios.Scenario) *deliveryPolicy {
+// policyOf is how the notifies of a payment sc matched are delivered.
+func (s *Sandbox) policyOf(sc *scenarios.Scenario) delivery.Policy {
 	if sc == nil {
-		return defaultPolicy
+		return s.defaultPol
 	}
-	d := sc.Delivery
-	p := &deliveryPolicy{timeout: d.Timeout, retries: d.Retries, delay: d.Delay, duplicates: d.Duplicates, variant: VariantValid}
-	if p.timeout <= 0 {
-		p.timeout = defaultPolicy.timeout
-	}
-	if p.retries == nil {
-		p.retries = defaultPolicy.retries
-	}
-	if v, err := ParseVariant(d.Variant); err == nil {
-		p.variant = v
-	}
-	return p
+	return delivery.PolicyOf(sc.Delivery)
+}
+
+// txID names one transaction for deferred work. The transaction number
+// guards against acting on a newer transaction that reuses the reference
+// after a reset.
+type txID struct{ clientID, ref, number string }
+
+func idOf(tx *store.Transaction) txID {
+	return txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}
 }
 
 // plan schedules what happens to a new transaction: expiry at expiredAt,
-// and the scenario's timeline. tx is the stored transaction.
-func (s *Sandbox) plan(tx *Transaction, sc *scenarios.Scenario) {
-	s.sched.expireAt(tx.ExpiredAt, tx)
-	if sc == nil {
-		return
+// and the scenario's timeline.
+func (s *Sandbox) plan(tx *store.Transaction, sc *scenarios.Scenario) {
+	s.planExpiry(tx)
+	if sc != nil {
+		s.planSteps(tx, sc, time.Time{})
 	}
-	s.planSteps(tx, sc, time.Time{})
+}
+
+// planExpiry schedules the end of a payment whose expiredAt comes, unless
+// it has ended by then.
+func (s *Sandbox) planExpiry(tx *store.Transaction) {
+	id := idOf(tx)
+	s.at(tx.ExpiredAt, func() error {
+		_, err := s.transition(context.Background(), id, store.StatusExpired, "expiredAt reached")
+		return err
+	})
+}
+
+// at schedules job at sandbox time t. A job the store failed is tried again
+// a second later (sandbox time: on a virtual clock, at the next advance),
+// so an expiry or a scenario's step is not lost to a full disk.
+func (s *Sandbox) at(t time.Time, job func() error) {
+	s.sched.At(t, func() {
+		var e *Error
+		if err := job(); errors.As(err, &e) && e.Kind == KindUnavailable {
+			s.at(s.clock.Now().Add(time.Second), job)
+		}
+	})
 }
 
 // planSteps schedules the scenario's timeline steps for tx, but those due
 // by skipUntil (none when it is zero).
-func (s *Sandbox) planSteps(tx *Transaction, sc *scenarios.Scenario, skipUntil time.Time) {
-	id := txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}
+func (s *Sandbox) planSteps(tx *store.Transaction, sc *scenarios.Scenario, skipUntil time.Time) {
+	id := idOf(tx)
 	for _, step := range sc.Timeline {
 		at := tx.CreatedAt.Add(step.After)
 		if !skipUntil.IsZero() && !at.After(skipUntil) {
@@ -58,26 +77,33 @@ func (s *Sandbox) planSteps(tx *Transaction, sc *scenarios.Scenario, skipUntil t
 		switch {
 		case step.Status != "":
 			status, why := step.Status, fmt.Sprintf("scenario %q", sc.Name)
-			s.sched.at(at, func() { _, _ = s.transition(id, status, why) })
+			s.at(at, func() error {
+				_, err := s.transition(context.Background(), id, status, why)
+				return err
+			})
 		case step.Notify != "":
 			status := step.Notify
-			s.sched.at(at, func() {
-				if tx, ok := s.store.get(id.clientID, id.ref); ok && tx.TransactionNumber == id.number {
-					s.notify(&tx, status)
+			s.at(at, func() error {
+				ctx := context.Background()
+				tx, err := s.store.Get(ctx, id.clientID, id.ref)
+				if err != nil || tx.TransactionNumber != id.number {
+					return nil // reset since
 				}
+				_, err = s.send(ctx, &tx, tx.Notification(status), tx.Delivery)
+				return err
 			})
 		}
 	}
 }
 
 // replan schedules again, after a restart, what is still to happen to a
-// loaded transaction: a PENDING one's expiry and its whole timeline (steps
+// stored transaction: a PENDING one's expiry and its whole timeline (steps
 // already past run at once); a terminal one's timeline steps still ahead
 // of now. The scenario is looked up by name in the current list; one gone
 // since plans nothing.
-func (s *Sandbox) replan(tx *Transaction, now time.Time) {
-	if tx.Status == StatusPending {
-		s.sched.expireAt(tx.ExpiredAt, tx)
+func (s *Sandbox) replan(tx *store.Transaction, now time.Time) {
+	if tx.Status == store.StatusPending {
+		s.planExpiry(tx)
 	}
 	if tx.Scenario == "" {
 		return
@@ -86,7 +112,7 @@ func (s *Sandbox) replan(tx *Transaction, now time.Time) {
 	for i := range list {
 		if list[i].Name == tx.Scenario {
 			skip := time.Time{}
-			if tx.Status != StatusPending {
+			if tx.Status != store.StatusPending {
 				skip = now
 			}
 			s.planSteps(tx, &list[i], skip)
@@ -95,82 +121,70 @@ func (s *Sandbox) replan(tx *Transaction, now time.Time) {
 	}
 }
 
-// expire ends a payment whose expiredAt has come, unless it has ended
-// already. tx is the stored transaction; only its fields that never change
-// are read here.
-func (s *Sandbox) expire(tx *Transaction) {
-	_, _ = s.transition(txID{tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber}, StatusExpired, "expiredAt reached")
-}
+// errGone: the transaction the deferred work was for was reset away.
+var errGone = errors.New("gone")
 
-// txID names one transaction for deferred work. The transaction number
-// guards against acting on a newer transaction that reuses the reference
-// after a reset.
-type txID struct{ clientID, ref, number string }
-
-// transition moves a PENDING transaction to a terminal status and sends
-// its notify. From a terminal state it answers 409.
-func (s *Sandbox) transition(id txID, to, why string) (Transaction, *Error) {
-	now := s.clock.Now().In(wib).Truncate(time.Second)
-	var from string
-	tx, ok := s.store.update(id.clientID, id.ref, func(tx *Transaction) bool {
+// transition moves a PENDING transaction to a terminal status, committing
+// the change with its notify's deliveries, then sends them. A terminal
+// transaction is a conflict; a change the store could not commit leaves
+// the transaction as it was and sends nothing.
+func (s *Sandbox) transition(ctx context.Context, id txID, to, why string) (store.Transaction, error) {
+	now := s.clock.Now().In(notify.WIB).Truncate(time.Second)
+	var rs []delivery.Record
+	tx, err := s.store.Update(ctx, id.clientID, id.ref, func(tx *store.Transaction) ([]delivery.Record, error) {
 		if id.number != "" && tx.TransactionNumber != id.number {
-			return false
+			return nil, errGone
 		}
-		from = tx.Status
-		if tx.Status != StatusPending {
-			return false
+		if tx.Status != store.StatusPending {
+			return nil, errorf(KindConflict, "transaction %q is already %s; terminal states are final, so it cannot become %s", id.ref, tx.Status, to)
 		}
 		tx.Status = to
-		if to == StatusPaid {
+		if to == store.StatusPaid {
 			tx.PaidAt = &now
 		}
-		return true
+		rs = s.prepare(ctx, tx, tx.Notification(to), tx.Delivery)
+		return rs, nil
 	})
+	var e *Error
 	switch {
-	case !ok && from == "":
-		return Transaction{}, sandboxErr(http.StatusNotFound, "no transaction with referenceNumber %q for client %q", id.ref, id.clientID)
-	case !ok:
-		return tx, sandboxErr(http.StatusConflict, "transaction %q is already %s; terminal states are final, so it cannot become %s", id.ref, from, to)
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, errGone):
+		return store.Transaction{}, errorf(KindNotFound, "no transaction with referenceNumber %q for client %q", id.ref, id.clientID)
+	case errors.As(err, &e):
+		return tx, err
+	case err != nil:
+		return tx, s.storeFailed("save the "+to+" status of transaction "+id.ref, err)
 	}
 	if logs(s.log) {
 		s.log.Info("transaction "+to, "clientId", id.clientID, "referenceNumber", id.ref, "reason", why)
 	}
-	if s.durable != nil {
-		// The new status and its notify's deliveries commit together,
-		// before the answer and the first attempt.
-		id.number = tx.TransactionNumber
-		also := func(btx *bolt.Tx) error { return s.putTransaction(btx, id) }
-		if _, err := s.notifyWith(&tx, NotificationOf(&tx, to), tx.policy, also); err != nil {
-			return tx, s.storeFailed("transaction "+id.ref, err)
-		}
-		return tx, nil
-	}
-	s.notify(&tx, to)
+	s.notifier.Send(rs)
 	return tx, nil
 }
 
-// notify sends a notify announcing status for tx, to finishNotifyUrl (or
-// the merchant's configured URL, already resolved at creation), delivered
-// as tx's scenario says.
-func (s *Sandbox) notify(tx *Transaction, status string) []string {
-	return s.notifyAs(tx, NotificationOf(tx, status), tx.policy)
-}
-
-// notifyAs sends note for tx under policy p and returns the delivery ids.
-func (s *Sandbox) notifyAs(tx *Transaction, note Notification, p *deliveryPolicy) []string {
-	ids, _ := s.notifyWith(tx, note, p, nil)
-	return ids
-}
-
-// notifyWith is notifyAs that, in durable mode, commits also (when not
-// nil) with the deliveries' records; err is a failed commit.
-func (s *Sandbox) notifyWith(tx *Transaction, note Notification, p *deliveryPolicy, also func(*bolt.Tx) error) ([]string, error) {
-	m := s.merchant(tx.ClientID)
-	if m == nil { // removed by a reset since, or gone from the configuration
-		if also != nil {
-			return []string{}, s.durable.db.Batch(also)
-		}
-		return []string{}, nil
+// send commits the deliveries of a notify that changes no status (a
+// timeline's extra notify, a resend, an ad hoc one), then sends them, and
+// returns their ids.
+func (s *Sandbox) send(ctx context.Context, tx *store.Transaction, note notify.Notification, p delivery.Policy) ([]string, error) {
+	rs := s.prepare(ctx, tx, note, p)
+	if err := s.store.AddDeliveries(ctx, rs); err != nil {
+		return nil, s.storeFailed("save the notify of transaction "+tx.ReferenceNumber, err)
 	}
-	return s.notifier.send(tx.ClientID, tx.FinishNotifyURL, m.key, note, p, also)
+	s.notifier.Send(rs)
+	ids := make([]string, len(rs))
+	for i := range rs {
+		ids[i] = rs[i].ID
+	}
+	return ids, nil
+}
+
+// prepare returns the deliveries of note for tx, to finishNotifyUrl (or
+// the merchant's configured URL, resolved at creation), under policy p:
+// none when the merchant is gone (reset since, or out of the
+// configuration), since nothing could sign them.
+func (s *Sandbox) prepare(ctx context.Context, tx *store.Transaction, note notify.Notification, p delivery.Policy) []delivery.Record {
+	m := s.merchants.get(ctx, tx.ClientID)
+	if m == nil {
+		return nil
+	}
+	return s.notifier.Prepare(tx.ClientID, tx.FinishNotifyURL, m.key, note, p)
 }

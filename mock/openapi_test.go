@@ -30,7 +30,7 @@ import (
 // openAPI parses the embedded document into its model.
 func openAPI(t *testing.T) (libopenapi.Document, *v3.Document) {
 	t.Helper()
-	doc, err := libopenapi.NewDocument(mock.OpenAPI)
+	doc, err := libopenapi.NewDocument(mock.OpenAPI())
 	if err != nil {
 		t.Fatalf("mock/openapi.yaml does not parse: %v", err)
 	}
@@ -545,8 +545,8 @@ func TestOpenAPIServed(t *testing.T) {
 			if ct := rec.Header().Get("Content-Type"); ct != "application/yaml" {
 				t.Errorf("Content-Type %q, want application/yaml", ct)
 			}
-			if !bytes.Equal(rec.Body.Bytes(), mock.OpenAPI) {
-				t.Errorf("body is not the embedded document (%d bytes, want %d)", rec.Body.Len(), len(mock.OpenAPI))
+			if !bytes.Equal(rec.Body.Bytes(), mock.OpenAPI()) {
+				t.Errorf("body is not the embedded document (%d bytes, want %d)", rec.Body.Len(), len(mock.OpenAPI()))
 			}
 		})
 	}

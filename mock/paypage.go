@@ -1,11 +1,13 @@
 package mock
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/gorilla/mux"
 	"rsc.io/qr"
 )
@@ -25,7 +27,7 @@ import (
 // payView is what the hosted page shows.
 type payView struct {
 	Title     string
-	Tx        Transaction
+	Tx        store.Transaction
 	Merchant  string
 	Channel   *Channel
 	Kind      string // redirect, deeplink, va, qris
@@ -37,7 +39,7 @@ type payView struct {
 }
 
 // payKind names what the page shows, as destGen.dest chose paymentDest.
-func payKind(tx *Transaction, ch *Channel) string {
+func payKind(tx *store.Transaction, ch *Channel) string {
 	switch {
 	case tx.PaymentDestType == DestRedirect:
 		return "redirect"
@@ -53,20 +55,20 @@ func payKind(tx *Transaction, ch *Channel) string {
 // payState loads the page's transaction, or renders the 404 page.
 func (s *Sandbox) payState(w http.ResponseWriter, r *http.Request) (payView, bool) {
 	number := mux.Vars(r)["transactionNumber"]
-	tx, ok := s.store.byTransactionNumber(number)
-	if !ok {
+	tx, err := s.store.GetByNumber(r.Context(), number)
+	if err != nil {
 		s.notFound(w, fmt.Sprintf("There is no payment %q here. The link may be from another sandbox run, or the sandbox was reset.", number))
 		return payView{}, false
 	}
 	ch := s.channels[tx.PaymentCode]
 	v := payView{Title: "Pay " + rupiah(tx.TotalAmount), Tx: tx, Channel: ch, Kind: payKind(&tx, ch)}
-	if m := s.merchant(tx.ClientID); m != nil {
+	if m := s.merchants.get(r.Context(), tx.ClientID); m != nil {
 		v.Merchant = m.Name
 	}
 	now := s.clock.Now()
 	v.Remaining = tx.ExpiredAt.Sub(now).Truncate(time.Second)
 	v.Expired = v.Remaining <= 0
-	v.Open = tx.Status == StatusPending && !v.Expired
+	v.Open = tx.Status == store.StatusPending && !v.Expired
 	if s.clock.Mode() == ClockReal {
 		v.Speed = s.clock.Speed()
 	}
@@ -87,22 +89,28 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	to := map[string]string{"pay": StatusPaid, "cancel": StatusFailed}[action]
+	to := map[string]string{"pay": store.StatusPaid, "cancel": store.StatusFailed}[action]
 	switch {
 	case to == "":
 		v.Message = fmt.Sprintf("The form sent action %q; expected pay or cancel.", action)
 		s.render(w, http.StatusBadRequest, "pay", v)
 		return
-	case v.Tx.Status == StatusPending && v.Expired:
+	case v.Tx.Status == store.StatusPending && v.Expired:
 		v.Message = "This payment has expired; it can no longer be paid or cancelled."
 		s.render(w, http.StatusConflict, "pay", v)
 		return
 	}
-	tx, err := s.transition(txID{v.Tx.ClientID, v.Tx.ReferenceNumber, v.Tx.TransactionNumber}, to, "hosted payment page")
-	if err != nil {
+	tx, err := s.transition(r.Context(), idOf(&v.Tx), to, "hosted payment page")
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Kind == KindConflict:
 		v.Tx, v.Open = tx, false
 		v.Message = fmt.Sprintf("This payment is already %s; nothing was changed.", v.Tx.Status)
 		s.render(w, http.StatusConflict, "pay", v)
+		return
+	case errors.As(err, &e):
+		v.Message = e.Msg
+		s.render(w, statusOf(e), "pay", v)
 		return
 	}
 	target := tx.FinishReturnURL

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
 )
 
 // TestNotifyPolicy: refused notifies end at once, given up with the
@@ -20,11 +21,11 @@ func TestNotifyPolicy(t *testing.T) {
 		outcome string
 		error   string
 	}{
-		{"metadata address", nil, "http://169.254.169.254/latest/meta-data/", mock.OutcomeGaveUp, "link-local or cloud metadata"},
-		{"metadata over IPv6", nil, "http://[fd00:ec2::254]/", mock.OutcomeGaveUp, "link-local or cloud metadata"},
-		{"loopback without allowlist", nil, rc.URL, mock.OutcomeDelivered, ""},
-		{"not in the allowlist", []string{"shop.test"}, rc.URL, mock.OutcomeGaveUp, "127.0.0.1 is not in the notify allowlist"},
-		{"in the allowlist", []string{"127.0.0.0/8"}, rc.URL, mock.OutcomeDelivered, ""},
+		{"metadata address", nil, "http://169.254.169.254/latest/meta-data/", delivery.OutcomeGaveUp, "link-local or cloud metadata"},
+		{"metadata over IPv6", nil, "http://[fd00:ec2::254]/", delivery.OutcomeGaveUp, "link-local or cloud metadata"},
+		{"loopback without allowlist", nil, rc.URL, delivery.OutcomeDelivered, ""},
+		{"not in the allowlist", []string{"shop.test"}, rc.URL, delivery.OutcomeGaveUp, "127.0.0.1 is not in the notify allowlist"},
+		{"in the allowlist", []string{"127.0.0.0/8"}, rc.URL, delivery.OutcomeDelivered, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock, _ := mock.NewSandboxClock(mock.ClockVirtual, 1)
@@ -32,6 +33,7 @@ func TestNotifyPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			sb.Start()
 			defer sb.Close(context.Background())
 			e := &engine{sb: sb, h: sb.Handler()}
 			e.create(t, "POL-1", tt.url, nil)

@@ -28,6 +28,7 @@ func TestSecretsStayOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Start()
 	defer sb.Close(context.Background())
 	h := sb.Handler()
 	rc := newReceiver(t)

@@ -11,10 +11,9 @@ import (
 // a million small heap entries and nothing else.
 //
 // Functions run on the scheduler's goroutine and must be quick (change a
-// state, enqueue a delivery).
+// state, enqueue a delivery). Events can be scheduled before start.
 type scheduler struct {
-	clock  *SandboxClock
-	expire func(*Transaction) // runs the events expireAt schedules
+	clock *SandboxClock
 
 	mu     sync.Mutex
 	events eventHeap
@@ -23,13 +22,13 @@ type scheduler struct {
 	flush  chan chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
+	once   sync.Once // starts or stops the loop, whichever comes first
 }
 
 type event struct {
 	at  time.Time
 	seq uint64 // ties run in scheduling order
 	fn  func()
-	tx  *Transaction // with fn nil: expire tx (no closure per payment)
 }
 
 // eventHeap is a binary min-heap by (at, seq). Typed rather than through
@@ -80,32 +79,26 @@ func (h *eventHeap) pop() {
 	}
 }
 
-func newScheduler(clock *SandboxClock, expire func(*Transaction)) *scheduler {
+func newScheduler(clock *SandboxClock) *scheduler {
 	s := &scheduler{
-		clock:  clock,
-		expire: expire,
-		wake:   make(chan struct{}, 1),
-		flush:  make(chan chan struct{}),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		clock: clock,
+		wake:  make(chan struct{}, 1),
+		flush: make(chan chan struct{}),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
 	}
 	clock.onChange(s.poke)
-	go s.loop()
 	return s
 }
 
-// at schedules fn at sandbox time t (at once if t has passed).
-func (s *scheduler) at(t time.Time, fn func()) { s.push(event{at: t, fn: fn}) }
+// start starts the loop that runs events when they are due.
+func (s *scheduler) start() { s.once.Do(func() { go s.loop() }) }
 
-// expireAt schedules the expiry of tx at sandbox time t: every payment
-// has one, so it costs an entry in the heap and no closure.
-func (s *scheduler) expireAt(t time.Time, tx *Transaction) { s.push(event{at: t, tx: tx}) }
-
-func (s *scheduler) push(e event) {
+// At schedules fn at sandbox time t (at once if t has passed).
+func (s *scheduler) At(t time.Time, fn func()) {
 	s.mu.Lock()
 	s.seq++
-	e.seq = s.seq
-	s.events.push(e)
+	s.events.push(event{at: t, seq: s.seq, fn: fn})
 	first := s.events[0].seq == s.seq
 	s.mu.Unlock()
 	if first {
@@ -131,11 +124,24 @@ func (s *scheduler) runDue() {
 	}
 }
 
+// reset drops every event: a reset forgets what they were for, and the
+// memory they hold goes with them.
+func (s *scheduler) reset() {
+	s.mu.Lock()
+	s.events = nil
+	s.mu.Unlock()
+}
+
 // close runs the events already due, then stops the loop; events not yet
-// due are dropped (their owners record what that means).
+// due are dropped (their owners record what that means). Before start, it
+// only marks the loop as never to run.
 func (s *scheduler) close() {
-	close(s.stop)
-	<-s.done
+	started := true
+	s.once.Do(func() { started = false; close(s.done) })
+	if started {
+		close(s.stop)
+		<-s.done
+	}
 }
 
 func (s *scheduler) loop() {
@@ -183,10 +189,6 @@ func (s *scheduler) runReady() (wait time.Duration, ok bool) {
 		}
 		s.events.pop()
 		s.mu.Unlock()
-		if next.fn != nil {
-			next.fn()
-		} else {
-			s.expire(next.tx)
-		}
+		next.fn()
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/gorilla/mux"
 )
 
@@ -37,7 +39,7 @@ var pages = func() map[string]*template.Template {
 
 var uiFuncs = template.FuncMap{
 	"rupiah": rupiah,
-	"when":   func(t time.Time) string { return t.In(wib).Format("2 Jan 2006 15:04:05 MST") },
+	"when":   func(t time.Time) string { return t.In(notify.WIB).Format("2 Jan 2006 15:04:05 MST") },
 	"lower":  strings.ToLower,
 	"pretty": prettyJSON,
 	"path":   url.PathEscape,
@@ -81,19 +83,19 @@ func prettyJSON(s string) string {
 // are public, since customers' phones open them.
 func (s *Sandbox) uiRoutes(c controlRouter) {
 	// The dashboard: transactions, clock, scenarios.
-	c.HandleFunc("/", s.uiDashboard).Methods(http.MethodGet)
+	c.guarded("/", http.HandlerFunc(s.uiDashboard)).Methods(http.MethodGet)
 	// A transaction with its delivery history.
-	c.HandleFunc("/ui/transactions/{transactionNumber}", s.uiTransaction).Methods(http.MethodGet)
+	c.guarded("/ui/transactions/{transactionNumber}", http.HandlerFunc(s.uiTransaction)).Methods(http.MethodGet)
 	// What changed since: the dashboard polls it for live updates.
-	c.HandleFunc("/ui/version", s.uiVersion).Methods(http.MethodGet)
+	c.guarded("/ui/version", http.HandlerFunc(s.uiVersion)).Methods(http.MethodGet)
 
 	// The hosted payment page, and its Pay / Cancel form.
-	c.Public("/pay/{transactionNumber}", s.payPage).Methods(http.MethodGet)
-	c.Public("/pay/{transactionNumber}", s.payAction).Methods(http.MethodPost)
-	c.Public("/pay/{transactionNumber}/qr.svg", s.payQR).Methods(http.MethodGet)
+	c.public("/pay/{transactionNumber}", http.HandlerFunc(s.payPage)).Methods(http.MethodGet)
+	c.public("/pay/{transactionNumber}", http.HandlerFunc(s.payAction)).Methods(http.MethodPost)
+	c.public("/pay/{transactionNumber}/qr.svg", http.HandlerFunc(s.payQR)).Methods(http.MethodGet)
 
 	// CSS and JS of both.
-	c.Public("/static/{file}", serveStatic).Methods(http.MethodGet)
+	c.public("/static/{file}", http.HandlerFunc(serveStatic)).Methods(http.MethodGet)
 }
 
 // staticFS holds the pages' CSS and JS, one flat folder.
@@ -133,7 +135,7 @@ const dashboardLimit = 200
 
 // txRow is a dashboard line: a transaction and its deliveries in short.
 type txRow struct {
-	Transaction
+	store.Transaction
 	Attempts    int
 	LastOutcome string
 }
@@ -141,8 +143,8 @@ type txRow struct {
 func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	filter := struct{ ClientID, Status, Reference string }{q.Get("clientId"), strings.ToUpper(q.Get("status")), strings.TrimSpace(q.Get("reference"))}
-	version := s.version.Load() // before reading, so a change during it shows next time
-	all := s.store.list(func(tx *Transaction) bool { return true })
+	version := s.store.Version() // before reading, so a change during it shows next time
+	all := s.Transactions("")
 	counts := map[string]int{}
 	var rows []txRow
 	matched := 0
@@ -157,39 +159,40 @@ func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 			rows = append(rows, txRow{Transaction: tx})
 		}
 	}
-	byRef := map[storeKey]*txRow{}
+	type key struct{ clientID, ref string }
+	byRef := map[key]*txRow{}
 	for i := range rows {
-		byRef[storeKey{rows[i].ClientID, rows[i].ReferenceNumber}] = &rows[i]
+		byRef[key{rows[i].ClientID, rows[i].ReferenceNumber}] = &rows[i]
 	}
-	for _, a := range s.journal.list("", "") {
-		if row := byRef[storeKey{a.ClientID, a.ReferenceNumber}]; row != nil {
+	for _, a := range s.Deliveries("", "") {
+		if row := byRef[key{a.ClientID, a.ReferenceNumber}]; row != nil {
 			row.Attempts++
 			row.LastOutcome = a.Outcome
 		}
 	}
 	s.render(w, http.StatusOK, "dashboard", map[string]any{
-		"Title": "Dashboard", "Clock": s.clockView(), "Filter": filter, "Merchants": s.merchantViews(),
-		"Statuses": []string{StatusPending, StatusPaid, StatusFailed, StatusExpired}, "Counts": counts,
+		"Title": "Dashboard", "Clock": s.clockView(), "Filter": filter, "Merchants": s.merchants.views(),
+		"Statuses": store.Statuses, "Counts": counts,
 		"Rows": rows, "Matched": matched, "Total": len(all), "Limit": dashboardLimit,
 		"Scenarios": s.scenarioViews(), "Version": version,
 	})
 }
 
 func (s *Sandbox) uiTransaction(w http.ResponseWriter, r *http.Request) {
-	version := s.version.Load()
-	tx, ok := s.store.byTransactionNumber(mux.Vars(r)["transactionNumber"])
-	if !ok {
+	version := s.store.Version()
+	tx, err := s.store.GetByNumber(r.Context(), mux.Vars(r)["transactionNumber"])
+	if err != nil {
 		s.notFound(w, fmt.Sprintf("No transaction numbered %q. It may have been forgotten by a reset.", mux.Vars(r)["transactionNumber"]))
 		return
 	}
 	var merchantName string
-	if m := s.merchant(tx.ClientID); m != nil {
+	if m := s.merchants.get(r.Context(), tx.ClientID); m != nil {
 		merchantName = m.Name
 	}
 	s.render(w, http.StatusOK, "transaction", map[string]any{
 		"Title": tx.ReferenceNumber, "Tx": tx, "Merchant": merchantName, "Scenario": tx.Scenario,
-		"Deliveries": s.journal.list(tx.ClientID, tx.ReferenceNumber), "Clock": s.clockView(),
-		"Variants": Variants(), "Version": version,
+		"Deliveries": s.Deliveries(tx.ClientID, tx.ReferenceNumber), "Clock": s.clockView(),
+		"Variants": notify.Variants(), "Version": version,
 	})
 }
 
@@ -197,5 +200,5 @@ func (s *Sandbox) uiTransaction(w http.ResponseWriter, r *http.Request) {
 // when it moves.
 func (s *Sandbox) uiVersion(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeControl(w, http.StatusOK, map[string]uint64{"version": s.version.Load()})
+	_ = writeControl(w, http.StatusOK, map[string]uint64{"version": s.store.Version()})
 }

@@ -34,7 +34,7 @@ func FuzzVerifyNotify(f *testing.F) {
 	// The sandbox's notifies, as its golden files record them.
 	mockKey := Key("2f9d6a0e-4c1b-4e8a-9b7d-5a3c1e0f8b21", "sandbox-secret-change-me")
 	for _, name := range []string{"notify_valid.golden", "notify_non-canonical-json.golden"} {
-		data, err := os.ReadFile("../mock/testdata/" + name)
+		data, err := os.ReadFile("../mock/notify/testdata/" + name)
 		if err != nil {
 			f.Fatal(err)
 		}

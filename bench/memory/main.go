@@ -33,7 +33,13 @@ func main() {
 }
 
 func run(n int) error {
-	mock.TuneGC() // as serve does
+	// As serve does (cmd/bjpay-sandbox/gc.go), unless GOGC or GOMEMLIMIT is set.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(900 << 20)
+	}
 	cfg := mock.DefaultConfig()
 	clock, err := mock.NewSandboxClock(mock.ClockVirtual, 1)
 	if err != nil {
@@ -43,6 +49,7 @@ func run(n int) error {
 	if err != nil {
 		return err
 	}
+	sb.Start()
 	defer sb.Close(context.Background())
 	h := sb.Handler()
 	m := cfg.Merchants[0]

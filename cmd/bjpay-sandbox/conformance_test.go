@@ -181,6 +181,7 @@ func TestTestCommandRunningSandbox(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			sb.Start()
 			t.Cleanup(func() { sb.Close(context.Background()) })
 			srv := httptest.NewServer(sb.Handler())
 			t.Cleanup(srv.Close)

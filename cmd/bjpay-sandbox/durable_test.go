@@ -51,10 +51,22 @@ type durableServer struct {
 
 func startDurable(t *testing.T, bin, dir, scenarioFile string) *durableServer {
 	t.Helper()
+	return startDurableLimited(t, bin, dir, scenarioFile, 0)
+}
+
+// startDurableLimited starts serve with its files limited to fileBlocks
+// blocks of 512 bytes (ulimit -f in sh), none when 0: writes past it fail
+// with EFBIG, as they would on a full disk.
+func startDurableLimited(t *testing.T, bin, dir, scenarioFile string, fileBlocks int) *durableServer {
+	t.Helper()
 	addr := freeAddr(t)
 	s := &durableServer{base: "http://" + addr, stderr: new(bytes.Buffer), done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data-dir", dir, "--clock", "real",
-		"--scenarios", scenarioFile, "--log-level", "warn", "--seed", "7")
+	args := []string{"serve", "--addr", addr, "--data-dir", dir, "--clock", "real",
+		"--scenarios", scenarioFile, "--log-level", "warn", "--seed", "7"}
+	s.cmd = exec.Command(bin, args...)
+	if fileBlocks > 0 {
+		s.cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -f %d && exec "$0" "$@"`, fileBlocks), bin}, args...)...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = io.Discard, syncWriter{w: s.stderr}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -271,4 +283,133 @@ func durableRestart(t *testing.T, bin string, sig syscall.Signal) {
 	rmu.Unlock()
 	t.Logf("%v: creates acknowledged %d (of %d tried), found after restart %d (%d stored in all), failed attempts journalled before the stop %d, delivered after restart %d (receiver saw %d), duplicates %d",
 		sig, len(acked), total, found, len(stored), retried, len(delivered), received, duplicates)
+}
+
+// TestDurableDiskFull: the real binary with its data file limited in size,
+// as on a full disk. Creates go on until one is refused; then creates,
+// pays and new merchants are mixed, some fitting in the file's free pages
+// and some not. Every answer is 2xx, or 503 with Retry-After and the
+// reason; reads go on. After a restart without the limit, everything
+// answered 2xx is there and nothing answered 503 is: no payment, no status
+// change, no notify, no merchant.
+func TestDurableDiskFull(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "bjpay-sandbox")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	build.Env = append(build.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	scenarioFile := filepath.Join(t.TempDir(), "unused.yaml")
+	if err := os.WriteFile(scenarioFile, []byte("scenarios:\n  - {name: unused, match: {reference: \"^NEVER-\"}, delivery: {retries: []}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const id, secret = "2f9d6a0e-4c1b-4e8a-9b7d-5a3c1e0f8b21", "sandbox-secret-change-me"
+	srv := startDurableLimited(t, bin, dir, scenarioFile, 1024) // 512 KiB
+	client := &http.Client{Timeout: 10 * time.Second}
+	// call reports whether the request was acknowledged (2xx); a 503 must
+	// say why, anything else fails the test.
+	call := func(req *http.Request) bool {
+		t.Helper()
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		switch {
+		case resp.StatusCode/100 == 2:
+			return true
+		case resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !bytes.Contains(body, []byte("file too large")):
+			t.Fatalf("%s %s on a full file: %d (Retry-After %q) %s; want 2xx, or 503 with Retry-After and the reason", req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
+		return false
+	}
+	post := func(path, body string) bool {
+		req, _ := http.NewRequest(http.MethodPost, srv.base+path, bytes.NewReader([]byte(body)))
+		req.Header.Set("Content-Type", "application/json")
+		return call(req)
+	}
+	created := map[string]bool{} // reference → acknowledged
+	paid := map[string]bool{}
+	merchants := map[string]bool{}
+	i := 0
+	for ; i < 20000; i++ {
+		ref := fmt.Sprintf("FULL-%d", i)
+		if created[ref] = call(createRequest(srv.base, id, secret, ref, "")); !created[ref] {
+			break
+		}
+	}
+	if i == 0 || i == 20000 {
+		t.Fatalf("%d creates acknowledged before the first refusal: the file limit did not bite as planned", i)
+	}
+	var refusedCreates, refusedPays, refusedMerchants int
+	for j := range 300 {
+		switch j % 3 {
+		case 0:
+			ref := fmt.Sprintf("MORE-%d", j)
+			if created[ref] = call(createRequest(srv.base, id, secret, ref, "")); !created[ref] {
+				refusedCreates++
+			}
+		case 1:
+			ref := fmt.Sprintf("FULL-%d", j/3%i) // acknowledged, so PENDING
+			if paid[ref] = post("/_sandbox/transactions/"+ref+"/pay", ""); !paid[ref] {
+				refusedPays++
+			}
+		case 2:
+			m := fmt.Sprintf("full-shop-%d", j)
+			if merchants[m] = post("/_sandbox/merchants", `{"clientId":"`+m+`","clientSecret":"s3cret"}`); !merchants[m] {
+				refusedMerchants++
+			}
+		}
+	}
+	var txs []struct{ ReferenceNumber, Status string }
+	getJSON(t, srv.base+"/_sandbox/transactions", &txs) // reads go on
+	_ = srv.cmd.Process.Kill()
+	<-srv.done
+
+	srv = startDurable(t, bin, dir, scenarioFile)
+	txs = nil
+	getJSON(t, srv.base+"/_sandbox/transactions", &txs)
+	stored := map[string]string{}
+	for _, tx := range txs {
+		stored[tx.ReferenceNumber] = tx.Status
+	}
+	for ref, ok := range created {
+		want := map[bool]string{true: "PENDING", false: ""}[ok]
+		if paid[ref] {
+			want = "PAID"
+		}
+		if stored[ref] != want {
+			t.Errorf("%s (create acknowledged %v, pay acknowledged %v) after the restart: %q, want %q", ref, ok, paid[ref], stored[ref], want)
+		}
+	}
+	var journal []struct{ ReferenceNumber string }
+	getJSON(t, srv.base+"/_sandbox/deliveries", &journal)
+	for _, a := range journal {
+		if !paid[a.ReferenceNumber] {
+			t.Errorf("a notify of %s, whose pay was refused", a.ReferenceNumber)
+		}
+	}
+	var ms []struct{ ClientID string }
+	getJSON(t, srv.base+"/_sandbox/merchants", &ms)
+	listed := map[string]bool{}
+	for _, m := range ms {
+		listed[m.ClientID] = true
+	}
+	for m, ok := range merchants {
+		if listed[m] != ok {
+			t.Errorf("merchant %s: acknowledged %v, listed after the restart %v", m, ok, listed[m])
+		}
+	}
+	for ref, ok := range created {
+		if !ok {
+			if !call(createRequest(srv.base, id, secret, ref, "")) {
+				t.Errorf("the refused reference %s is still refused after the restart", ref)
+			}
+			break
+		}
+	}
+	t.Logf("data file limited to 512 KiB: %d creates acknowledged before the first refusal; then of 100 creates, 100 pays and 100 merchants, %d, %d and %d refused with 503; after the restart %d transactions: every acknowledged change there, no refused one",
+		i, refusedCreates, refusedPays, refusedMerchants, len(stored))
 }

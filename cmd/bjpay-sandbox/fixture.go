@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 )
 
 const fixtureExamples = `  # One fixture of every variant, as a JSON array, reproducibly:
@@ -55,7 +57,7 @@ func (d *notifyData) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.opts.ClientSecret, "client-secret", "", "merchant's client `SECRET`")
 	fs.Int64Var(&d.opts.Seed, "seed", 0, "seed of the generated data; the same flags and seed give the same bytes\n(default: random, printed to stderr)")
 	fs.StringVar(&d.at, "time", "", "X-Request-Time as an RFC 3339 `TIME`, e.g. 2026-11-24T10:00:00+07:00 (default: now)")
-	fs.StringVar(&d.opts.Status, "status", mock.StatusPaid, "status the notify reports: PAID, EXPIRED or FAILED")
+	fs.StringVar(&d.opts.Status, "status", store.StatusPaid, "status the notify reports: PAID, EXPIRED or FAILED")
 	fs.StringVar(&d.opts.PaymentCode, "payment-code", "", "channel `CODE` of the default catalogue, e.g. VA-BNI, QRIS, GOPAY (default: drawn from the active channels)")
 	fs.Int64Var(&d.opts.Amount, "amount", 0, "totalAmount in whole rupiah (default: drawn within the channel's limits)")
 	fs.StringVar(&d.opts.Reference, "reference", "", "referenceNumber (default: generated, INV-<12 digits>)")
@@ -100,7 +102,7 @@ func (d *notifyData) parse(fs *flag.FlagSet) (drawn bool, err error) {
 
 // variantsFlag collects --variant, given once per variant or as a
 // comma-separated list.
-type variantsFlag []mock.Variant
+type variantsFlag []notify.Variant
 
 func (v *variantsFlag) String() string {
 	s := make([]string, len(*v))
@@ -112,7 +114,7 @@ func (v *variantsFlag) String() string {
 
 func (v *variantsFlag) Set(s string) error {
 	for _, name := range strings.Split(s, ",") {
-		x, err := mock.ParseVariant(strings.TrimSpace(name))
+		x, err := notify.ParseVariant(strings.TrimSpace(name))
 		if err != nil {
 			return err
 		}
@@ -194,7 +196,7 @@ func runFixture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func variantNames() []string {
 	var names []string
-	for _, v := range mock.Variants() {
+	for _, v := range notify.Variants() {
 		names = append(names, string(v))
 	}
 	return names
@@ -203,7 +205,7 @@ func variantNames() []string {
 // fixtureJSON is a fixture in the json format.
 type fixtureJSON struct {
 	Name    string            `json:"name"`
-	Variant mock.Variant      `json:"variant"`
+	Variant notify.Variant    `json:"variant"`
 	Expect  string            `json:"expect"`
 	Why     string            `json:"why"`
 	Method  string            `json:"method"`

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
 
@@ -86,8 +87,8 @@ func TestFixtureJSON(t *testing.T) {
 	if err := dec.Decode(&fixtures); err != nil {
 		t.Fatalf("stdout is not a JSON array of fixtures: %v\n%s", err, out)
 	}
-	if len(fixtures) != 2*len(mock.Variants()) {
-		t.Fatalf("%d fixtures, want 2 of each of %d variants", len(fixtures), len(mock.Variants()))
+	if len(fixtures) != 2*len(notify.Variants()) {
+		t.Fatalf("%d fixtures, want 2 of each of %d variants", len(fixtures), len(notify.Variants()))
 	}
 	key := signer.Key("test-client-id", "test-client-secret")
 	for _, f := range fixtures {
@@ -180,7 +181,7 @@ func TestFixtureOut(t *testing.T) {
 			for k, v := range f.Headers {
 				h[k] = []string{v}
 			}
-			want = append(want, mock.Fixture{Name: f.Name, SignedNotify: mock.SignedNotify{Header: h, Body: []byte(f.Body)}})
+			want = append(want, mock.Fixture{Name: f.Name, SignedNotify: notify.SignedNotify{Header: h, Body: []byte(f.Body)}})
 		}
 	}
 	for _, format := range []string{"json", "http", "curl"} {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
 )
 
 // maxShownResponse is how much of the merchant's answer notify prints.
@@ -22,14 +23,14 @@ func runNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var (
 		d       notifyData
 		target  string
-		variant = mock.VariantValid
+		variant = notify.VariantValid
 		timeout time.Duration
 	)
 	fs := newFlagSet("notify", "--url URL --client-id ID --client-secret S [--status S] [--payment-code C] [--amount A] [--reference R] [--seed N] [--time T] [--variant V] [--timeout D]", notifyExamples, stderr)
 	fs.StringVar(&target, "url", "", "the merchant's notify endpoint (also sent as finishNotifyUrl)")
 	d.register(fs)
 	fs.Func("variant", "notify `VARIANT` to send, one of: "+strings.Join(variantNames(), ", ")+" (default valid)", func(s string) error {
-		v, err := mock.ParseVariant(s)
+		v, err := notify.ParseVariant(s)
 		variant = v
 		return err
 	})
@@ -50,7 +51,7 @@ func runNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	d.opts.NotifyURL = target
-	d.opts.Variants = []mock.Variant{variant}
+	d.opts.Variants = []notify.Variant{variant}
 	fixtures, err := mock.Fixtures(d.opts)
 	if err != nil {
 		return usagef("Run 'bjpay-sandbox notify --help' for the flags.", "%v", err)
@@ -91,9 +92,9 @@ func runNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "<\n%s\n", body)
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	switch {
-	case ok && f.Expect == mock.ExpectReject:
+	case ok && f.Expect == notify.ExpectReject:
 		fmt.Fprintf(stderr, "notify: warning: the merchant acknowledged a %s notify, which a correct merchant rejects: %s\n", variant, f.Why)
-	case !ok && f.Expect == mock.ExpectAccept:
+	case !ok && f.Expect == notify.ExpectAccept:
 		fmt.Fprintf(stderr, "notify: the merchant answered %d, not 2xx: BJPAY would retry this notify\n", resp.StatusCode)
 	}
 	if !ok {

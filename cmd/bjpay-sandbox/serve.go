@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/bjpay/bjpay-sandbox/scenarios"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -13,6 +12,11 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock/store"
+	"github.com/bjpay/bjpay-sandbox/mock/store/boltstore"
+	"github.com/bjpay/bjpay-sandbox/mock/store/memstore"
+	"github.com/bjpay/bjpay-sandbox/scenarios"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
 )
@@ -100,7 +104,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	gcPercent, memLimit := mock.TuneGC()
+	gcPercent, memLimit := TuneGC()
 	srv.log.Debug("garbage collector", "GOGC", gcPercent, "GOMEMLIMIT", memLimit)
 	if o.pprofAddr != "" {
 		stop, err := startPprof(o.pprofAddr, srv.log)
@@ -119,6 +123,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // build one on 127.0.0.1:0, Run it, and cancel the context to stop it.
 type server struct {
 	cfg       mock.Config
+	state     string // where the state is kept, for the banner
 	sandbox   *mock.Sandbox
 	http      *http.Server
 	ln        net.Listener
@@ -171,13 +176,15 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	if seed == 0 {
 		seed = rand.Int64N(1<<31-1) + 1 // gofakeit treats 0 as "random, unreported"
 	}
-	sb, err := mock.New(mock.Options{Config: cfg, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
-		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl,
-		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow, MaxPendingNotifies: o.maxPending, DataDir: o.dataDir})
-	if derr := (*mock.DataError)(nil); errors.As(err, &derr) {
-		return nil, fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
-	}
+	st, state, err := openStore(o.dataDir)
 	if err != nil {
+		return nil, err
+	}
+	sb, err := mock.New(mock.Options{Config: cfg, Store: st, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
+		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl,
+		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow, MaxPendingNotifies: o.maxPending})
+	if err != nil {
+		st.Close()
 		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "%v", err)
 	}
 	var tlsConfig *tls.Config
@@ -199,6 +206,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	}
 	return &server{
 		cfg:     cfg,
+		state:   state,
 		sandbox: sb,
 		ln:      ln,
 		log:     log,
@@ -236,6 +244,7 @@ func (s *server) URL() string {
 // flight get up to shutdownTimeout to finish.
 func (s *server) Run(ctx context.Context) error {
 	s.log.Info("listening", "addr", s.ln.Addr().String(), "seed", s.seed, "version", version())
+	s.sandbox.Start()
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	select {
@@ -271,11 +280,17 @@ func clockLine(c *mock.SandboxClock) string {
 	return "real"
 }
 
-func stateLine(sb *mock.Sandbox) string {
-	if f := sb.DataFile(); f != "" {
-		return f + " (durable)"
+// openStore opens the store the sandbox keeps its state in: a bbolt file in
+// dataDir, or memory when dataDir is empty; state names it for the banner.
+func openStore(dataDir string) (st store.Store, state string, err error) {
+	if dataDir == "" {
+		return memstore.New(), "in memory (lost at exit; --data-dir DIR keeps it)", nil
 	}
-	return "in memory (lost at exit; --data-dir DIR keeps it)"
+	bs, err := boltstore.Open(dataDir)
+	if err != nil {
+		return nil, "", fmt.Errorf("--data-dir %s: %w", dataDir, err)
+	}
+	return bs, bs.Path() + " (durable)", nil
 }
 
 func controlAudience(exposed bool) string {
@@ -319,5 +334,5 @@ Try:
     -H 'Content-Type: application/json' -H 'X-Client-Id: %s' \
     -H "X-Client-Secret: %s" -H "X-Request-Time: $(date +%%Y-%%m-%%dT%%H:%%M:%%S%%:z)"
 
-`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), stateLine(s.sandbox), len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, base, m.ClientID, secretArg)
+`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), s.state, len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, base, m.ClientID, secretArg)
 }

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 )
 
 // raceEnabled reports whether the test binary was built with -race.
@@ -82,7 +84,7 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 	got := map[string]int{} // "delivery id/attempt" → requests
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		key := r.Header.Get(mock.HeaderSandboxDelivery) + "/" + r.Header.Get(mock.HeaderSandboxAttempt)
+		key := r.Header.Get(delivery.HeaderDeliveryID) + "/" + r.Header.Get(delivery.HeaderAttempt)
 		rmu.Lock()
 		got[key]++
 		rmu.Unlock()
@@ -191,7 +193,7 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 	}
 
 	// Nothing acknowledged is lost, and each was paid by its timeline.
-	txs := map[string]mock.Transaction{}
+	txs := map[string]store.Transaction{}
 	for _, tx := range srv.sandbox.Transactions("") {
 		txs[tx.ReferenceNumber] = tx
 	}
@@ -203,7 +205,7 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 			if lost++; lost <= 5 {
 				t.Errorf("%s was acknowledged (200) and is not among the transactions", ref)
 			}
-		case tx.Status != mock.StatusPaid:
+		case tx.Status != store.StatusPaid:
 			if unpaid++; unpaid <= 5 {
 				t.Errorf("%s is %s; its timeline paid it at creation, before the shutdown", ref, tx.Status)
 			}
@@ -215,7 +217,7 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 
 	// The journal accounts for every notify: one delivery per paid
 	// payment, ending delivered or interrupted, never left retrying.
-	byDelivery := map[string][]mock.Attempt{}
+	byDelivery := map[string][]delivery.Attempt{}
 	for _, a := range srv.sandbox.Deliveries("", "") {
 		byDelivery[a.DeliveryID] = append(byDelivery[a.DeliveryID], a)
 	}
@@ -223,7 +225,7 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 	outcomes := map[string]int{}
 	finals := map[string]int{}
 	for id, as := range byDelivery {
-		slices.SortFunc(as, func(a, b mock.Attempt) int { return a.Attempt - b.Attempt })
+		slices.SortFunc(as, func(a, b delivery.Attempt) int { return a.Attempt - b.Attempt })
 		ref := as[0].ReferenceNumber
 		if other, dup := deliveryOf[ref]; dup {
 			t.Errorf("%s has deliveries %s and %s; one notify was sent", ref, other, id)
@@ -236,23 +238,23 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 			}
 			n := got[id+"/"+strconv.Itoa(a.Attempt)]
 			switch a.Outcome {
-			case mock.OutcomeDelivered, mock.OutcomeRetrying:
+			case delivery.OutcomeDelivered, delivery.OutcomeRetrying:
 				if n != 1 {
 					t.Errorf("%s #%d (%s): the receiver got it %d times", id, a.Attempt, a.Outcome, n)
 				}
-			case mock.OutcomeInterrupted:
+			case delivery.OutcomeInterrupted:
 				// Never attempted: the receiver must not have it.
 				if strings.Contains(a.Error, "before") && n != 0 {
 					t.Errorf("%s #%d interrupted before it was sent (%s), yet the receiver got it", id, a.Attempt, a.Error)
 				}
 			}
-			if i < len(as)-1 && a.Outcome != mock.OutcomeRetrying {
+			if i < len(as)-1 && a.Outcome != delivery.OutcomeRetrying {
 				t.Errorf("%s #%d: %s, yet attempt %d followed", id, a.Attempt, a.Outcome, a.Attempt+1)
 			}
 		}
 		final := as[len(as)-1].Outcome
 		finals[final]++
-		if final != mock.OutcomeDelivered && final != mock.OutcomeInterrupted {
+		if final != delivery.OutcomeDelivered && final != delivery.OutcomeInterrupted {
 			t.Errorf("%s (%s) ends %s after %d attempts; every notify must end delivered or interrupted", id, ref, final, len(as))
 		}
 	}
@@ -265,7 +267,7 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 	}
 	unaccounted := 0
 	for ref, tx := range txs {
-		if _, ok := deliveryOf[ref]; tx.Status == mock.StatusPaid && !ok {
+		if _, ok := deliveryOf[ref]; tx.Status == store.StatusPaid && !ok {
 			if unaccounted++; unaccounted <= 5 {
 				t.Errorf("%s is PAID and the journal has no notify for it", ref)
 			}
@@ -283,8 +285,8 @@ func testShutdownUnderLoad(t *testing.T, creators, workers int, load time.Durati
 	t.Logf("creates: %d acknowledged, %d refused or failed (during the shutdown); transactions %d; lost %d, unpaid %d",
 		len(acked), refused.Load(), len(txs), lost, unpaid)
 	t.Logf("deliveries %d ending delivered %d, interrupted %d; attempts: delivered %d, retrying %d, interrupted %d, gave-up %d; unaccounted %d",
-		len(byDelivery), finals[mock.OutcomeDelivered], finals[mock.OutcomeInterrupted], outcomes[mock.OutcomeDelivered],
-		outcomes[mock.OutcomeRetrying], outcomes[mock.OutcomeInterrupted], outcomes[mock.OutcomeGaveUp], unaccounted)
+		len(byDelivery), finals[delivery.OutcomeDelivered], finals[delivery.OutcomeInterrupted], outcomes[delivery.OutcomeDelivered],
+		outcomes[delivery.OutcomeRetrying], outcomes[delivery.OutcomeInterrupted], outcomes[delivery.OutcomeGaveUp], unaccounted)
 	t.Logf("Run returned %s after the cancel (timeout %s); goroutines before %d, after %d; race %v",
 		shutdown.Round(time.Millisecond), shutdownTimeout, goroutinesBefore, goroutinesAfter, raceEnabled())
 }

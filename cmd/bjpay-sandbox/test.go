@@ -194,6 +194,7 @@ func startSandbox(driver *features.Driver) (baseURL string, stop func(), err err
 		sb.Close(context.Background())
 		return "", nil, fmt.Errorf("sandbox.listen %s: %w (is another sandbox running there?)", driver.Sandbox.Listen, err)
 	}
+	sb.Start()
 	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), func() {

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
@@ -81,6 +83,7 @@ func New(t testing.TB, opts ...Option) *Sandbox {
 	if err != nil {
 		t.Fatalf("sandboxtest: %v", err)
 	}
+	sb.Start()
 	srv := httptest.NewServer(sb.Handler())
 	t.Cleanup(func() {
 		srv.Close()
@@ -95,15 +98,15 @@ func New(t testing.TB, opts ...Option) *Sandbox {
 func (s *Sandbox) Key() string { return signer.Key(s.ClientID, s.ClientSecret) }
 
 // Pay marks the merchant's payment ref PAID and sends its notify.
-func (s *Sandbox) Pay(ref string) mock.Transaction { return s.act(ref, "pay") }
+func (s *Sandbox) Pay(ref string) store.Transaction { return s.act(ref, "pay") }
 
 // Fail marks the payment FAILED and sends its notify.
-func (s *Sandbox) Fail(ref string) mock.Transaction { return s.act(ref, "fail") }
+func (s *Sandbox) Fail(ref string) store.Transaction { return s.act(ref, "fail") }
 
 // Expire marks the payment EXPIRED and sends its notify.
-func (s *Sandbox) Expire(ref string) mock.Transaction { return s.act(ref, "expire") }
+func (s *Sandbox) Expire(ref string) store.Transaction { return s.act(ref, "expire") }
 
-func (s *Sandbox) act(ref, action string) mock.Transaction {
+func (s *Sandbox) act(ref, action string) store.Transaction {
 	s.t.Helper()
 	resp, err := http.Post(s.URL+mock.ControlPrefix+"/transactions/"+ref+"/"+action+"?clientId="+s.ClientID, "application/json", nil)
 	if err != nil {
@@ -118,7 +121,7 @@ func (s *Sandbox) act(ref, action string) mock.Transaction {
 }
 
 // Transaction returns the merchant's payment ref as the sandbox holds it.
-func (s *Sandbox) Transaction(ref string) mock.Transaction {
+func (s *Sandbox) Transaction(ref string) store.Transaction {
 	s.t.Helper()
 	for _, tx := range s.sb.Transactions(s.ClientID) {
 		if tx.ReferenceNumber == ref {
@@ -126,7 +129,7 @@ func (s *Sandbox) Transaction(ref string) mock.Transaction {
 		}
 	}
 	s.t.Fatalf("sandboxtest: no payment with referenceNumber %q for this merchant", ref)
-	return mock.Transaction{}
+	return store.Transaction{}
 }
 
 // Advance moves the virtual clock forward (expiries, timelines and notify
@@ -134,30 +137,30 @@ func (s *Sandbox) Transaction(ref string) mock.Transaction {
 func (s *Sandbox) Advance(d time.Duration) { s.sb.AdvanceClock(d) }
 
 // Deliveries returns the journal of notify attempts for ref ("" for all).
-func (s *Sandbox) Deliveries(ref string) []mock.Attempt { return s.sb.Deliveries(s.ClientID, ref) }
+func (s *Sandbox) Deliveries(ref string) []delivery.Attempt { return s.sb.Deliveries(s.ClientID, ref) }
 
 // WaitDelivery waits (up to 10 s) for the notify announcing status for
 // ref to be acknowledged by the merchant and returns that attempt. It fails
 // the test at once when the notify cannot arrive by itself: the sandbox gave
 // up or was stopped, there is no notify URL, or the next attempt waits for
 // the virtual clock (call Advance first).
-func (s *Sandbox) WaitDelivery(ref, status string) mock.Attempt {
+func (s *Sandbox) WaitDelivery(ref, status string) delivery.Attempt {
 	s.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var last *mock.Attempt
+		var last *delivery.Attempt
 		for _, a := range s.Deliveries(ref) {
 			if a.Status != status {
 				continue
 			}
-			if a.Outcome == mock.OutcomeDelivered {
+			if a.Outcome == delivery.OutcomeDelivered {
 				return a
 			}
 			last = &a
 		}
 		if last != nil {
 			switch last.Outcome {
-			case mock.OutcomeRetrying:
+			case delivery.OutcomeRetrying:
 				s.t.Fatalf("sandboxtest: the %s notify for %s failed (%s); its next attempt is due at %s on the virtual clock: call Advance", status, ref, last.Error, last.NextAttemptAt)
 			default:
 				s.t.Fatalf("sandboxtest: the %s notify for %s was not delivered: %s (%s)", status, ref, last.Outcome, last.Error)

@@ -1,11 +1,9 @@
-package mock_test
+package main
 
 import (
 	"os"
 	"runtime/debug"
 	"testing"
-
-	"github.com/bjpay/bjpay-sandbox/mock"
 )
 
 // TestTuneGC: the sandbox's settings apply unless the user set GOGC or
@@ -19,9 +17,9 @@ func TestTuneGC(t *testing.T) {
 		wantPct   int
 		wantLimit int64
 	}{
-		{"defaults", nil, mock.GCPercent, mock.GCMemoryLimit},
-		{"GOGC set", map[string]string{"GOGC": "150"}, 150, mock.GCMemoryLimit},
-		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "2GiB"}, mock.GCPercent, 2 << 30},
+		{"defaults", nil, GCPercent, GCMemoryLimit},
+		{"GOGC set", map[string]string{"GOGC": "150"}, 150, GCMemoryLimit},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "2GiB"}, GCPercent, 2 << 30},
 		{"both set", map[string]string{"GOGC": "150", "GOMEMLIMIT": "2GiB"}, 150, 2 << 30},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,7 +38,7 @@ func TestTuneGC(t *testing.T) {
 				t.Setenv("GOMEMLIMIT", v)
 				debug.SetMemoryLimit(2 << 30)
 			}
-			gotPct, gotLimit := mock.TuneGC()
+			gotPct, gotLimit := TuneGC()
 			if gotPct != tt.wantPct || gotLimit != tt.wantLimit {
 				t.Errorf("TuneGC() = %d, %d; want %d, %d", gotPct, gotLimit, tt.wantPct, tt.wantLimit)
 			}

@@ -1,11 +1,11 @@
-package mock
+package main
 
 import (
 	"os"
 	"runtime/debug"
 )
 
-// Garbage collector settings for a sandbox process, applied by TuneGC.
+// Garbage collector settings of the serve process, applied by TuneGC.
 const (
 	// GCPercent lets the heap grow to five times what is live before a
 	// collection. Every create adds a payment to the live heap, and a
@@ -25,8 +25,9 @@ const (
 // payments, raise GOMEMLIMIT, or the collector will spend up to half the
 // CPU keeping under the limit.
 //
-// The serve command calls it; a Sandbox inside another program (a
-// merchant's tests) leaves that program's settings alone.
+// serve calls it: process-wide settings belong to the program, so a
+// Sandbox inside another program (a merchant's tests) leaves that
+// program's settings alone. bench/memory applies the same values.
 func TuneGC() (percent int, limit int64) {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(GCPercent)

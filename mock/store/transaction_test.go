@@ -1,4 +1,4 @@
-package mock
+package store
 
 import (
 	"bytes"
@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
 )
 
 // TestAppendJSON: the hand-written encoders write exactly what
 // encoding/json (HTML escaping off) writes, for every field and for the
 // strings that need escaping.
 func TestAppendJSON(t *testing.T) {
-	paid := time.Date(2026, 11, 24, 10, 0, 0, 123456789, wib)
+	paid := time.Date(2026, 11, 24, 10, 0, 0, 123456789, notify.WIB)
 	base := Transaction{
 		TransactionNumber: "SBX2026112400000001", ReferenceNumber: "INV-1", PaymentCode: "GOPAY", PaymentName: "GoPay",
 		CustomerName: "Budi", CustomerEmail: "budi@example.com", CustomerPhoneNumber: "62123224456",
@@ -48,23 +50,23 @@ func TestAppendJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := tx.appendJSON(nil); !bytes.Equal(got, want) {
-			t.Errorf("Transaction.appendJSON\ngot  %s\nwant %s", got, want)
+		if got := tx.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("Transaction.AppendJSON\ngot  %s\nwant %s", got, want)
 		}
 		for _, status := range []string{StatusPaid, "x\"y"} {
-			n := NotificationOf(&tx, status)
+			n := tx.Notification(status)
 			want, err := marshalNoHTML(&n)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := canonicalJSON(&n); !bytes.Equal(got, want) {
-				t.Errorf("Notification.appendJSON\ngot  %s\nwant %s", got, want)
+			if got := n.AppendJSON(nil); !bytes.Equal(got, want) {
+				t.Errorf("Notification.AppendJSON\ngot  %s\nwant %s", got, want)
 			}
 		}
 	}
 	// A field added to either struct must be added to its encoder: the
 	// values above set every field, so encoding/json writes every key.
-	for _, v := range []any{base, NotificationOf(&base, StatusPaid)} {
+	for _, v := range []any{base, base.Notification(StatusPaid)} {
 		typ, fields := reflect.TypeOf(v), 0
 		for i := range typ.NumField() {
 			if f := typ.Field(i); f.IsExported() && f.Tag.Get("json") != "-" {
@@ -85,4 +87,30 @@ func marshalNoHTML(v any) ([]byte, error) {
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(v)
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
+}
+
+// TestNotification: a transaction's notify carries its values field by
+// field, and the status it is given.
+func TestNotification(t *testing.T) {
+	tx := Transaction{
+		TransactionNumber: "SBX2026112400000002", ReferenceNumber: "INV-2", PaymentCode: "VA-BNI", PaymentName: "BNI Virtual Account",
+		CustomerName: "Bang Jéff", CustomerEmail: "bangjeff@example.com", CustomerPhoneNumber: "62123224456",
+		FinishNotifyURL: "https://my-cool-apps.com/webhook/notify", FinishReturnURL: "https://my-cool-apps.com/thankyou?ref=INV-2&lang=id",
+		ExpiredAt: time.Date(2026, 11, 25, 10, 0, 0, 0, notify.WIB), TotalAmount: 58000, Fee: 3500, TotalReceived: 54500,
+		PaymentDest: "3597080155666076", PaymentDestType: "DIRECT", PaymentDestName: "Demo Merchant", Status: StatusPaid, ClientID: "c",
+	}
+	want := notify.Notification{
+		PaymentCode: "VA-BNI", ReferenceNumber: "INV-2", Status: "PAID", PaymentName: "BNI Virtual Account",
+		CustomerName: "Bang Jéff", CustomerEmail: "bangjeff@example.com", CustomerPhoneNumber: "62123224456",
+		FinishNotifyURL: "https://my-cool-apps.com/webhook/notify",
+		FinishReturnURL: "https://my-cool-apps.com/thankyou?ref=INV-2&lang=id",
+		PaymentDest:     "3597080155666076", PaymentDestName: "Demo Merchant", PaymentDestType: "DIRECT",
+		ExpiredAt: "2026-11-25T10:00:00+07:00", TotalAmount: 58000, Fee: 3500,
+	}
+	if got := tx.Notification(StatusPaid); got != want {
+		t.Errorf("Notification:\ngot  %+v\nwant %+v", got, want)
+	}
+	if got := tx.Notification(StatusExpired).Status; got != StatusExpired {
+		t.Errorf("status: got %q, want the one passed, %q", got, StatusExpired)
+	}
 }

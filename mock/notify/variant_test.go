@@ -1,9 +1,10 @@
-package mock_test
+package notify_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"maps"
 	"net/http"
 	"os"
@@ -15,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
@@ -28,31 +29,21 @@ var notifyNow = time.Date(2026, 11, 24, 3, 0, 0, 500_000_000, time.UTC)
 // notifyKey is the key of the reference vector in bjpay-api.md §6.
 var notifyKey = signer.Key("test-client-id", "test-client-secret")
 
-// notifyTx is a paid VA-BNI payment shaped like BJPAY's documented notify
-// example, with a non-ASCII name and an "&" in a URL to pin how they are
-// encoded.
-func notifyTx() *mock.Transaction {
-	return &mock.Transaction{
-		TransactionNumber:   "SBX2026112400000002",
-		ReferenceNumber:     "INV-2",
-		PaymentCode:         "VA-BNI",
-		PaymentName:         "BNI Virtual Account",
-		CustomerName:        "Bang Jéff",
-		CustomerEmail:       "bangjeff@example.com",
-		CustomerPhoneNumber: "62123224456",
-		FinishNotifyURL:     "https://my-cool-apps.com/webhook/notify",
-		FinishReturnURL:     "https://my-cool-apps.com/thankyou?ref=INV-2&lang=id",
-		ExpiredAt:           time.Date(2026, 11, 25, 10, 0, 0, 0, time.FixedZone("WIB", 7*3600)),
-		TotalAmount:         58000,
-		Fee:                 3500,
-		TotalReceived:       54500,
-		PaymentDest:         "3597080155666076",
-		PaymentDestType:     "DIRECT",
-		PaymentDestName:     "Demo Merchant",
-		Status:              mock.StatusPaid,
-		ClientID:            "test-client-id",
+// notifyNote is the notify of a paid VA-BNI payment shaped like BJPAY's
+// documented notify example, with a non-ASCII name and an "&" in a URL to
+// pin how they are encoded.
+func notifyNote() notify.Notification {
+	return notify.Notification{
+		PaymentCode: "VA-BNI", ReferenceNumber: "INV-2", Status: "PAID", PaymentName: "BNI Virtual Account",
+		CustomerName: "Bang Jéff", CustomerEmail: "bangjeff@example.com", CustomerPhoneNumber: "62123224456",
+		FinishNotifyURL: "https://my-cool-apps.com/webhook/notify",
+		FinishReturnURL: "https://my-cool-apps.com/thankyou?ref=INV-2&lang=id",
+		PaymentDest:     "3597080155666076", PaymentDestName: "Demo Merchant", PaymentDestType: "DIRECT",
+		ExpiredAt: "2026-11-25T10:00:00+07:00", TotalAmount: 58000, Fee: 3500,
 	}
 }
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // canonicalOrder is the documented member order of the canonical body.
 var canonicalOrder = []string{
@@ -61,24 +52,11 @@ var canonicalOrder = []string{
 	"paymentDest", "paymentDestName", "paymentDestType", "expiredAt", "totalAmount", "fee",
 }
 
-func TestNotificationOf(t *testing.T) {
-	n := mock.NotificationOf(notifyTx(), mock.StatusPaid)
-	want := mock.Notification{
-		PaymentCode: "VA-BNI", ReferenceNumber: "INV-2", Status: "PAID", PaymentName: "BNI Virtual Account",
-		CustomerName: "Bang Jéff", CustomerEmail: "bangjeff@example.com", CustomerPhoneNumber: "62123224456",
-		FinishNotifyURL: "https://my-cool-apps.com/webhook/notify",
-		FinishReturnURL: "https://my-cool-apps.com/thankyou?ref=INV-2&lang=id",
-		PaymentDest:     "3597080155666076", PaymentDestName: "Demo Merchant", PaymentDestType: "DIRECT",
-		ExpiredAt: "2026-11-25T10:00:00+07:00", TotalAmount: 58000, Fee: 3500,
-	}
-	if n != want {
-		t.Errorf("NotificationOf:\ngot  %+v\nwant %+v", n, want)
-	}
-	if got := mock.NotificationOf(notifyTx(), mock.StatusExpired).Status; got != mock.StatusExpired {
-		t.Errorf("status: got %q, want the one passed, %q", got, mock.StatusExpired)
-	}
-
-	body := mock.SignNotification(n, notifyKey, notifyNow, mock.VariantValid).Body
+// TestCanonicalBody: the body is compact JSON in the documented member
+// order, with "&" and non-ASCII letters as they are.
+func TestCanonicalBody(t *testing.T) {
+	n := notifyNote()
+	body := notify.Sign(n, notifyKey, notifyNow, notify.VariantValid).Body
 	if got := memberOrder(t, body); !slices.Equal(got, canonicalOrder) {
 		t.Errorf("canonical member order:\ngot  %q\nwant %q", got, canonicalOrder)
 	}
@@ -94,33 +72,33 @@ func TestNotificationOf(t *testing.T) {
 }
 
 func TestVariants(t *testing.T) {
-	vs := mock.Variants()
-	if len(vs) != 9 || vs[0] != mock.VariantValid {
+	vs := notify.Variants()
+	if len(vs) != 9 || vs[0] != notify.VariantValid {
 		t.Fatalf("Variants() = %q; want 9, valid first", vs)
 	}
 	vs[0] = "clobbered"
-	if got := mock.Variants()[0]; got != mock.VariantValid {
+	if got := notify.Variants()[0]; got != notify.VariantValid {
 		t.Errorf("Variants() shares its slice: after a caller's write, [0] = %q", got)
 	}
-	seen := map[mock.Variant]bool{}
-	for _, v := range mock.Variants() {
+	seen := map[notify.Variant]bool{}
+	for _, v := range notify.Variants() {
 		if seen[v] {
 			t.Errorf("Variants() lists %q twice", v)
 		}
 		seen[v] = true
-		got, err := mock.ParseVariant(string(v))
+		got, err := notify.ParseVariant(string(v))
 		if got != v || err != nil {
 			t.Errorf("ParseVariant(%q) = %q, %v; want %q, nil", v, got, err, v)
 		}
 	}
 
 	for _, s := range []string{"", "Valid", "valid ", "tampered_signature", "nope"} {
-		got, err := mock.ParseVariant(s)
+		got, err := notify.ParseVariant(s)
 		if err == nil {
 			t.Errorf("ParseVariant(%q) = %q, nil; want an error", s, got)
 			continue
 		}
-		for _, v := range mock.Variants() {
+		for _, v := range notify.Variants() {
 			if !strings.Contains(err.Error(), string(v)) {
 				t.Errorf("ParseVariant(%q) error %q does not list %q", s, err, v)
 			}
@@ -133,11 +111,11 @@ func TestVariants(t *testing.T) {
 // knows: a name in one list only would fail validation or panic at send time.
 func TestVariantsMatchScenarios(t *testing.T) {
 	var got []string
-	for _, v := range mock.Variants() {
+	for _, v := range notify.Variants() {
 		got = append(got, string(v))
 	}
 	if want := scenarios.Variants(); !slices.Equal(got, want) {
-		t.Errorf("mock.Variants() = %q\nscenarios.Variants() = %q; want the same", got, want)
+		t.Errorf("notify.Variants() = %q\nscenarios.Variants() = %q; want the same", got, want)
 	}
 }
 
@@ -147,7 +125,7 @@ func TestSignNotificationUnknownVariantPanics(t *testing.T) {
 			t.Error("SignNotification with an unknown variant did not panic")
 		}
 	}()
-	mock.SignNotification(mock.NotificationOf(notifyTx(), mock.StatusPaid), notifyKey, notifyNow, "nope")
+	notify.Sign(notifyNote(), notifyKey, notifyNow, "nope")
 }
 
 var lowerHex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -156,57 +134,57 @@ var lowerHex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // and only that way: a merchant's verification fails (or passes) as intended,
 // and undoing the one change gives back the valid notify exactly.
 func TestSignNotificationVariants(t *testing.T) {
-	n := mock.NotificationOf(notifyTx(), mock.StatusPaid)
-	valid := mock.SignNotification(n, notifyKey, notifyNow, mock.VariantValid)
+	n := notifyNote()
+	valid := notify.Sign(n, notifyKey, notifyNow, notify.VariantValid)
 	validSig := valid.Header.Get(signer.HeaderSignature)
 	wrongKey := signer.Key("wrong-key", notifyKey)
 
 	// restore puts back the valid notify's header value.
-	restore := func(name string) func(*mock.SignedNotify) {
-		return func(sn *mock.SignedNotify) { sn.Header[name] = valid.Header[name] }
+	restore := func(name string) func(*notify.SignedNotify) {
+		return func(sn *notify.SignedNotify) { sn.Header[name] = valid.Header[name] }
 	}
 	tests := []struct {
-		v         mock.Variant
-		wantCheck signer.Check             // what VerifyNotify reports; "" for success
-		offset    time.Duration            // of X-Request-Time from now
-		expect    string                   // Expect
-		change    func(*mock.Notification) // the body's one change, if any
-		undo      func(*mock.SignedNotify) // undoes the one break
-		verifyKey string                   // under which the signature is valid; "" for none
+		v         notify.Variant
+		wantCheck signer.Check               // what VerifyNotify reports; "" for success
+		offset    time.Duration              // of X-Request-Time from now
+		expect    string                     // Expect
+		change    func(*notify.Notification) // the body's one change, if any
+		undo      func(*notify.SignedNotify) // undoes the one break
+		verifyKey string                     // under which the signature is valid; "" for none
 	}{
-		{v: mock.VariantValid, expect: "accept",
-			undo: func(*mock.SignedNotify) {}, verifyKey: notifyKey},
-		{v: mock.VariantTamperedSignature, wantCheck: signer.CheckSignatureMismatch, expect: "reject",
+		{v: notify.VariantValid, expect: "accept",
+			undo: func(*notify.SignedNotify) {}, verifyKey: notifyKey},
+		{v: notify.VariantTamperedSignature, wantCheck: signer.CheckSignatureMismatch, expect: "reject",
 			undo: restore(signer.HeaderSignature)},
-		{v: mock.VariantWrongKey, wantCheck: signer.CheckSignatureMismatch, expect: "reject",
+		{v: notify.VariantWrongKey, wantCheck: signer.CheckSignatureMismatch, expect: "reject",
 			undo: restore(signer.HeaderSignature), verifyKey: wrongKey},
-		{v: mock.VariantStaleTimestamp, offset: -time.Hour, expect: "reject",
-			undo: func(sn *mock.SignedNotify) {
+		{v: notify.VariantStaleTimestamp, offset: -time.Hour, expect: "reject",
+			undo: func(sn *notify.SignedNotify) {
 				restore(signer.HeaderRequestTime)(sn)
 				restore(signer.HeaderSignature)(sn)
 			}, verifyKey: notifyKey},
-		{v: mock.VariantFutureTimestamp, offset: time.Hour, expect: "reject",
-			undo: func(sn *mock.SignedNotify) {
+		{v: notify.VariantFutureTimestamp, offset: time.Hour, expect: "reject",
+			undo: func(sn *notify.SignedNotify) {
 				restore(signer.HeaderRequestTime)(sn)
 				restore(signer.HeaderSignature)(sn)
 			}, verifyKey: notifyKey},
-		{v: mock.VariantMissingSignature, wantCheck: signer.CheckMissingHeader, expect: "reject",
+		{v: notify.VariantMissingSignature, wantCheck: signer.CheckMissingHeader, expect: "reject",
 			undo: restore(signer.HeaderSignature)},
-		{v: mock.VariantAmountChanged, wantCheck: signer.CheckSignatureMismatch, expect: "reject",
-			change: func(n *mock.Notification) { n.TotalAmount += 1000 },
-			undo:   func(sn *mock.SignedNotify) { sn.Body = valid.Body }},
-		{v: mock.VariantReferenceChanged, wantCheck: signer.CheckSignatureMismatch, expect: "reject",
-			change: func(n *mock.Notification) { n.ReferenceNumber += "-X" },
-			undo:   func(sn *mock.SignedNotify) { sn.Body = valid.Body }},
-		{v: mock.VariantNonCanonicalJSON, expect: "accept",
-			undo: func(sn *mock.SignedNotify) { sn.Body = valid.Body }, verifyKey: notifyKey},
+		{v: notify.VariantAmountChanged, wantCheck: signer.CheckSignatureMismatch, expect: "reject",
+			change: func(n *notify.Notification) { n.TotalAmount += 1000 },
+			undo:   func(sn *notify.SignedNotify) { sn.Body = valid.Body }},
+		{v: notify.VariantReferenceChanged, wantCheck: signer.CheckSignatureMismatch, expect: "reject",
+			change: func(n *notify.Notification) { n.ReferenceNumber += "-X" },
+			undo:   func(sn *notify.SignedNotify) { sn.Body = valid.Body }},
+		{v: notify.VariantNonCanonicalJSON, expect: "accept",
+			undo: func(sn *notify.SignedNotify) { sn.Body = valid.Body }, verifyKey: notifyKey},
 	}
-	if len(tests) != len(mock.Variants()) {
-		t.Fatalf("the table covers %d variants, Variants() has %d", len(tests), len(mock.Variants()))
+	if len(tests) != len(notify.Variants()) {
+		t.Fatalf("the table covers %d variants, Variants() has %d", len(tests), len(notify.Variants()))
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.v), func(t *testing.T) {
-			sn := mock.SignNotification(n, notifyKey, notifyNow, tt.v)
+			sn := notify.Sign(n, notifyKey, notifyNow, tt.v)
 			if sn.Variant != tt.v {
 				t.Errorf("Variant = %q, want %q", sn.Variant, tt.v)
 			}
@@ -232,7 +210,7 @@ func TestSignNotificationVariants(t *testing.T) {
 				t.Errorf("VerifyNotify says %s is missing; want %s", verr.Header, signer.HeaderSignature)
 			}
 			sig, hasSig := sn.Header[signer.HeaderSignature]
-			if hasSig == (tt.v == mock.VariantMissingSignature) {
+			if hasSig == (tt.v == notify.VariantMissingSignature) {
 				t.Errorf("X-Signature present = %v, want %v", hasSig, !hasSig)
 			}
 			if hasSig && (len(sig) != 1 || !lowerHex64.MatchString(sig[0])) {
@@ -243,7 +221,7 @@ func TestSignNotificationVariants(t *testing.T) {
 					t.Errorf("not validly signed under its own key: %v", err)
 				}
 			}
-			if tt.v == mock.VariantTamperedSignature {
+			if tt.v == notify.VariantTamperedSignature {
 				if d := diffChars(sig[0], validSig); d != 1 {
 					t.Errorf("X-Signature %s differs from the valid %s in %d characters, want 1", sig[0], validSig, d)
 				}
@@ -288,9 +266,9 @@ func TestSignNotificationVariants(t *testing.T) {
 // TestNonCanonicalJSON checks the non-canonical body differs from the
 // canonical one in bytes, in every way promised, and in nothing else.
 func TestNonCanonicalJSON(t *testing.T) {
-	n := mock.NotificationOf(notifyTx(), mock.StatusPaid)
-	valid := mock.SignNotification(n, notifyKey, notifyNow, mock.VariantValid).Body
-	odd := mock.SignNotification(n, notifyKey, notifyNow, mock.VariantNonCanonicalJSON).Body
+	n := notifyNote()
+	valid := notify.Sign(n, notifyKey, notifyNow, notify.VariantValid).Body
+	odd := notify.Sign(n, notifyKey, notifyNow, notify.VariantNonCanonicalJSON).Body
 
 	if bytes.Equal(odd, valid) {
 		t.Fatalf("the non-canonical body is byte-equal to the valid one: %s", odd)
@@ -319,13 +297,13 @@ func TestNonCanonicalJSON(t *testing.T) {
 }
 
 // TestNotifyWireFormat pins the exact headers and bytes of the notifies a
-// merchant is told to accept. Run `go test ./mock -run TestNotifyWireFormat
+// merchant is told to accept. Run `go test ./mock/notify -run TestNotifyWireFormat
 // -update` after a deliberate change and review the diff.
 func TestNotifyWireFormat(t *testing.T) {
-	n := mock.NotificationOf(notifyTx(), mock.StatusPaid)
-	for _, v := range []mock.Variant{mock.VariantValid, mock.VariantNonCanonicalJSON} {
+	n := notifyNote()
+	for _, v := range []notify.Variant{notify.VariantValid, notify.VariantNonCanonicalJSON} {
 		t.Run(string(v), func(t *testing.T) {
-			sn := mock.SignNotification(n, notifyKey, notifyNow, v)
+			sn := notify.Sign(n, notifyKey, notifyNow, v)
 			got := httpMessage(sn.Header, sn.Body)
 			golden := filepath.Join("testdata", "notify_"+string(v)+".golden")
 			if *update {
@@ -345,10 +323,10 @@ func TestNotifyWireFormat(t *testing.T) {
 }
 
 func BenchmarkSignNotification(b *testing.B) {
-	n := mock.NotificationOf(notifyTx(), mock.StatusPaid)
+	n := notifyNote()
 	b.ReportAllocs()
 	for b.Loop() {
-		mock.SignNotification(n, notifyKey, notifyNow, mock.VariantValid)
+		notify.Sign(n, notifyKey, notifyNow, notify.VariantValid)
 	}
 }
 
@@ -368,11 +346,11 @@ func httpMessage(header http.Header, body []byte) []byte {
 }
 
 // decodeNotification decodes body strictly: no unknown members.
-func decodeNotification(t *testing.T, body []byte) mock.Notification {
+func decodeNotification(t *testing.T, body []byte) notify.Notification {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	var n mock.Notification
+	var n notify.Notification
 	if err := dec.Decode(&n); err != nil {
 		t.Fatalf("body does not decode as a Notification: %v\n%s", err, body)
 	}

@@ -1,7 +1,8 @@
-package mock
+package notify
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bjpay/bjpay-sandbox/mock/internal/jsonw"
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
 
@@ -128,19 +130,19 @@ type SignedNotify struct {
 	Why string
 }
 
-// SignNotification builds the notify for n as variant v, stamped at wall time
-// now: X-Request-Time is now (shifted for the timestamp variants) in WIB
+// Sign builds the notify for n as variant v, stamped at wall time now:
+// X-Request-Time is now (shifted for the timestamp variants) in WIB
 // (+07:00), formatted with signer.TimeLayout; the signature is made with key,
 // the merchant's signer.Key(clientID, secret).
 //
 // It panics if v is not one of Variants(): variants come from code or from
 // ParseVariant, so an unknown one is a bug.
-func SignNotification(n Notification, key string, now time.Time, v Variant) SignedNotify {
+func Sign(n Notification, key string, now time.Time, v Variant) SignedNotify {
 	i := slices.IndexFunc(variants, func(d variantSpec) bool {
 		return d.v == v
 	})
 	if i < 0 {
-		panic(fmt.Sprintf("mock: SignNotification: unknown variant %q", string(v)))
+		panic(fmt.Sprintf("notify: Sign: unknown variant %q", string(v)))
 	}
 
 	switch v {
@@ -153,7 +155,7 @@ func SignNotification(n Notification, key string, now time.Time, v Variant) Sign
 		// only the HMAC can tell it apart.
 		key = signer.Key("wrong-key", key)
 	}
-	stamp := now.In(wib).Format(signer.TimeLayout)
+	stamp := now.In(WIB).Format(signer.TimeLayout)
 	signature := signer.Sign(key, signer.Payload(stamp, n.ReferenceNumber, n.PaymentCode, float64(n.TotalAmount)))
 
 	sent := n // what goes in the body; n is what was signed
@@ -204,16 +206,16 @@ func nonCanonicalJSON(canonical []byte) []byte {
 	var members []member
 	dec := json.NewDecoder(bytes.NewReader(canonical))
 	if _, err := dec.Token(); err != nil { // {
-		panic("mock: re-encode notification: " + err.Error())
+		panic("notify: re-encode notification: " + err.Error())
 	}
 	for dec.More() {
 		name, err := dec.Token()
 		if err != nil {
-			panic("mock: re-encode notification: " + err.Error())
+			panic("notify: re-encode notification: " + err.Error())
 		}
 		var value json.RawMessage
 		if err := dec.Decode(&value); err != nil {
-			panic("mock: re-encode notification: " + err.Error())
+			panic("notify: re-encode notification: " + err.Error())
 		}
 		members = append(members, member{name.(string), value})
 	}
@@ -223,7 +225,7 @@ func nonCanonicalJSON(canonical []byte) []byte {
 	buf.WriteString("{\n")
 	for i, m := range members {
 		buf.WriteString("    ")
-		buf.Write(quote(m.name))
+		buf.Write(jsonw.Quote(m.name))
 		buf.WriteString(" : ")
 		var s string
 		if m.value[0] == '"' && json.Unmarshal(m.value, &s) == nil {
@@ -247,17 +249,20 @@ func nonCanonicalJSON(canonical []byte) []byte {
 func quoteEscapingLetter(s string) []byte {
 	i := strings.IndexFunc(s, func(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' })
 	if i < 0 {
-		return quote(s)
+		return jsonw.Quote(s)
 	}
-	before, after := quote(s[:i]), quote(s[i+1:])
+	before, after := jsonw.Quote(s[:i]), jsonw.Quote(s[i+1:])
 	return slices.Concat(before[:len(before)-1], fmt.Appendf(nil, `\u%04X`, s[i]), after[1:])
 }
 
-// quote returns s as a JSON string, without HTML escaping.
-func quote(s string) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // cannot fail for a string
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+// NewRequest returns the POST that delivers sn to url: sn.Body as the body
+// (with GetBody, so it can be resent) and sn.Header as the header, shared,
+// not copied.
+func (sn SignedNotify) NewRequest(ctx context.Context, url string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(sn.Body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = sn.Header
+	return req, nil
 }

@@ -1,4 +1,4 @@
-package mock
+package delivery
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func TestParseNotifyAllow(t *testing.T) {
+func TestParseAllow(t *testing.T) {
 	for _, tt := range []struct {
 		entries []string
 		err     string // "" for no error
@@ -20,9 +20,9 @@ func TestParseNotifyAllow(t *testing.T) {
 		{[]string{"http://shop.test"}, `"http://shop.test" is not a host name`},
 		{[]string{"shop.test:3000"}, `"shop.test:3000" is not a host name`},
 	} {
-		_, err := parseNotifyAllow(tt.entries)
+		_, err := parseAllow(tt.entries)
 		if (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
-			t.Errorf("parseNotifyAllow(%q) = %v, want an error containing %q", tt.entries, err, tt.err)
+			t.Errorf("parseAllow(%q) = %v, want an error containing %q", tt.entries, err, tt.err)
 		}
 	}
 }
@@ -57,7 +57,7 @@ func TestOutboundPolicy(t *testing.T) {
 		{[]string{"10.0.0.0/8"}, "http://shop.test/n", "192.168.1.1:80", "192.168.1.1 is not in the notify allowlist"},
 		{[]string{"127.0.0.1"}, "http://127.0.0.1:3000/n", "127.0.0.1:3000", ""},
 	} {
-		p, err := parseNotifyAllow(tt.allow)
+		p, err := parseAllow(tt.allow)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package mock
+package delivery
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // the metadata services of AWS, GCP and Azure) and AWS's IPv6 metadata
 // address fd00:ec2::254 are refused unless allowed explicitly; loopback
 // and private addresses are allowed, because merchants under test run
-// there. An allowlist (Options.NotifyAllow, serve --notify-allow) narrows
+// there. An allowlist (Options.Allow, serve --notify-allow) narrows
 // notifies to the hosts it names.
 //
 // Addresses are checked when the connection is dialled, after name
@@ -40,7 +40,7 @@ type outboundPolicy struct {
 
 // parseNotifyAllow reads allowlist entries: host names (shop.test), IP
 // addresses or CIDR ranges (10.0.0.0/8).
-func parseNotifyAllow(entries []string) (outboundPolicy, error) {
+func parseAllow(entries []string) (outboundPolicy, error) {
 	var p outboundPolicy
 	for _, e := range entries {
 		e = strings.TrimSpace(e)

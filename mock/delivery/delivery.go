@@ -1,0 +1,135 @@
+// Package delivery sends notifies to merchants: a queue, a bounded pool of
+// workers, retries on a schedule, the journal entry of every attempt, and
+// the outbound policy that decides where a notify may go.
+//
+// It knows nothing of payments or of how state is stored. The sandbox
+// gives it a clock (sandbox time: delays and retries), a timer that runs a
+// function at a sandbox time, and a Store that keeps the journal and the
+// records of pending deliveries. One send path for every notify: Prepare
+// mints the deliveries' records, the caller commits them (with the status
+// change they announce, when there is one), then Send makes their attempts.
+// So a record is committed before its first attempt, and a change that
+// could not be committed sends nothing.
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/scenarios"
+)
+
+// Sandbox-only headers on notifies, for debugging; switched off with
+// Options.NoSandboxHeaders. [sandbox] BJPAY sends neither.
+const (
+	HeaderDeliveryID = "X-Sandbox-Delivery-Id"
+	HeaderAttempt    = "X-Sandbox-Attempt"
+)
+
+// Outcomes of an attempt, as the journal records them.
+const (
+	OutcomeDelivered   = "delivered"   // the merchant answered 2xx in time
+	OutcomeRetrying    = "retrying"    // failed; another attempt is scheduled
+	OutcomeGaveUp      = "gave-up"     // failed, and it was the last attempt
+	OutcomeNoURL       = "no-url"      // neither finishNotifyUrl nor the merchant's notifyUrl: nothing sent
+	OutcomeInterrupted = "interrupted" // the sandbox stopped before or during the attempt
+)
+
+// Outcomes lists every outcome, in the order statistics show them.
+var Outcomes = []string{OutcomeDelivered, OutcomeRetrying, OutcomeGaveUp, OutcomeNoURL, OutcomeInterrupted}
+
+// Policy says how a notify is delivered. Its JSON form is what durable
+// stores keep.
+type Policy struct {
+	Timeout    time.Duration   `json:"timeout"`              // per attempt, wall time
+	Retries    []time.Duration `json:"retries"`              // sandbox-time delays after each failed attempt
+	Delay      time.Duration   `json:"delay,omitempty"`      // sandbox-time wait before the first attempt
+	Duplicates int             `json:"duplicates,omitempty"` // extra identical deliveries
+	Variant    notify.Variant  `json:"variant"`
+	// TimeOffset shifts every attempt's X-Request-Time from wall time (ad hoc
+	// notifies that test a merchant's replay window).
+	TimeOffset time.Duration `json:"timeOffset,omitempty"`
+}
+
+// PolicyOf turns a scenario's delivery section into a policy. Sections from
+// files come with their defaults filled in; for ones built in Go, zero
+// fields fall back to the defaults and an unknown variant to valid, so a
+// mistake there cannot stop the notifier. [sandbox] BJPAY documents
+// neither a timeout nor a retry schedule: the defaults are the scenarios
+// package's.
+func PolicyOf(d scenarios.Delivery) Policy {
+	p := Policy{Timeout: d.Timeout, Retries: d.Retries, Delay: d.Delay, Duplicates: d.Duplicates, Variant: notify.Variant(d.Variant)}
+	if p.Retries == nil {
+		p.Retries = scenarios.DefaultDelivery().Retries
+	}
+	return p.Sanitized()
+}
+
+// DefaultPolicy is the policy of payments no scenario matches.
+func DefaultPolicy() Policy { return PolicyOf(scenarios.DefaultDelivery()) }
+
+// Sanitized is p with the default timeout when it has none and the valid
+// variant when its own is unknown, so that a policy built in Go, or read
+// from an older or edited file, cannot stop the notifier.
+func (p Policy) Sanitized() Policy {
+	if p.Timeout <= 0 {
+		p.Timeout = scenarios.DefaultDelivery().Timeout
+	}
+	if _, err := notify.ParseVariant(string(p.Variant)); err != nil {
+		p.Variant = notify.VariantValid
+	}
+	return p
+}
+
+// Record is a delivery not finished yet: enough to make its next attempt,
+// and what durable stores keep of it.
+type Record struct {
+	ID       string              `json:"id"`       // "dlv_" and a number, unique in the sandbox's life
+	Attempts int                 `json:"attempts"` // made so far
+	Due      time.Time           `json:"due"`      // sandbox time of the next attempt
+	ClientID string              `json:"clientId"`
+	URL      string              `json:"url"`
+	Key      string              `json:"key"` // the merchant's signing key
+	Note     notify.Notification `json:"note"`
+	Policy   Policy              `json:"policy"`
+}
+
+// Attempt is one delivery attempt of a notify, as the journal records it.
+type Attempt struct {
+	DeliveryID      string            `json:"deliveryId"`
+	Attempt         int               `json:"attempt"`
+	ReferenceNumber string            `json:"referenceNumber"`
+	ClientID        string            `json:"clientId"`
+	Status          string            `json:"status"` // the status the notify announced
+	Variant         notify.Variant    `json:"variant"`
+	URL             string            `json:"url"`
+	SentAt          time.Time         `json:"sentAt"` // wall time, = X-Request-Time unless the variant shifts it
+	RequestHeaders  map[string]string `json:"requestHeaders"`
+	RequestBody     string            `json:"requestBody"`
+	ResponseStatus  int               `json:"responseStatus,omitempty"`
+	ResponseBody    string            `json:"responseBody,omitempty"` // first 4 KiB
+	LatencyMs       float64           `json:"latencyMs"`
+	Error           string            `json:"error,omitempty"`
+	Outcome         string            `json:"outcome"`
+	NextAttemptAt   *time.Time        `json:"nextAttemptAt,omitempty"` // sandbox time
+}
+
+// Store keeps what the notifier must not lose: the journal, and the records
+// of deliveries still pending.
+type Store interface {
+	// NextDeliveryID returns a number never handed out before, for a
+	// delivery id.
+	NextDeliveryID() uint64
+	// RecordAttempt adds a to the journal and, as one unit, updates its
+	// delivery's record: pending is what remains to do (the next attempt
+	// of a retrying delivery, or the same record for one interrupted), nil
+	// once the delivery is finished.
+	RecordAttempt(ctx context.Context, a Attempt, pending *Record) error
+}
+
+// Clock reads sandbox time.
+type Clock interface{ Now() time.Time }
+
+// Timer runs fn at sandbox time t, or at once when t has passed.
+type Timer interface{ At(t time.Time, fn func()) }

@@ -1,0 +1,417 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+)
+
+// Options configure a Notifier.
+type Options struct {
+	// Workers bounds the attempts in flight at once.
+	Workers int
+	// Clock is sandbox time: when attempts are due.
+	Clock Clock
+	// Timer runs deliveries' later attempts at their due time.
+	Timer Timer
+	// WallNow is the wall clock, for X-Request-Time; time.Now when nil.
+	WallNow func() time.Time
+	// Store keeps the journal and the pending deliveries.
+	Store Store
+	// Log receives a record of each attempt; discarded when nil.
+	Log *slog.Logger
+	// SandboxHeaders adds HeaderDeliveryID and HeaderAttempt to notifies.
+	SandboxHeaders bool
+	// Allow, when not empty, is the only place notifies may go: host names,
+	// IP addresses or CIDR ranges (see outbound.go).
+	Allow []string
+}
+
+// Notifier owns the outbound client, a FIFO queue, a bounded pool of
+// workers and the deliveries waiting for a later attempt. Sending never
+// blocks: the queue grows instead. Every attempt lands in the journal.
+type Notifier struct {
+	client         *http.Client
+	clock          Clock
+	timer          Timer
+	wallNow        func() time.Time
+	store          Store
+	log            *slog.Logger
+	sandboxHeaders bool
+	policy         outboundPolicy
+	workers        int
+
+	mu      sync.Mutex
+	ready   *sync.Cond
+	queue   []*delivery
+	waiting map[*delivery]bool // scheduled for later (delay or retry)
+	closed  bool
+	gen     uint64       // bumped by Discard: older deliveries are dropped
+	busy    atomic.Int64 // attempts in flight
+	// pending is len(queue) + len(waiting), kept under mu and read without
+	// it by creates asking whether the backlog is full.
+	pending atomic.Int64
+
+	ctx    context.Context // cancelled when Close gives up waiting for in-flight attempts
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// delivery is a Record on its way, in the generation it was sent in.
+type delivery struct {
+	Record
+	gen uint64
+}
+
+// New builds a notifier; Start starts its workers.
+func New(o Options) (*Notifier, error) {
+	policy, err := parseAllow(o.Allow)
+	if err != nil {
+		return nil, fmt.Errorf("notify allowlist: %w", err)
+	}
+	if o.Workers < 1 {
+		return nil, fmt.Errorf("notify workers: %d; expected at least 1", o.Workers)
+	}
+	if o.WallNow == nil {
+		o.WallNow = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = o.Workers
+	// Every connection goes through the outbound policy's check, and
+	// straight to the merchant: [sandbox] no proxy from the environment,
+	// which would be dialled instead of the address the policy must see.
+	dialer := policy.dialer()
+	dialer.Timeout, dialer.KeepAlive = 30*time.Second, 30*time.Second
+	transport.DialContext = dialer.DialContext
+	transport.Proxy = nil
+	// No cap across hosts (the clone's is 100): evicting an idle
+	// connection can close one whose bodyless answer (a bare 200) the
+	// transport has pooled but not yet handed to the worker, which then
+	// gets "transport connection broken: putIdleConn: too many idle
+	// connections" instead of the answer, and retries a delivered notify.
+	// The per-host cap still bounds the pool.
+	transport.MaxIdleConns = 0
+	n := &Notifier{
+		client: &http.Client{
+			Transport: transport,
+			// [sandbox] A redirect is not an acknowledgement: 3xx fails the attempt.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		clock:          o.Clock,
+		timer:          o.Timer,
+		wallNow:        o.WallNow,
+		store:          o.Store,
+		log:            o.Log,
+		sandboxHeaders: o.SandboxHeaders,
+		policy:         policy,
+		workers:        o.Workers,
+		waiting:        map[*delivery]bool{},
+	}
+	n.ready = sync.NewCond(&n.mu)
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	return n, nil
+}
+
+// Start starts the workers. Close stops them.
+func (n *Notifier) Start() {
+	for range n.workers {
+		n.wg.Add(1)
+		go n.work()
+	}
+}
+
+// Prepare returns the records of a notify announcing note to url (and of
+// its duplicates, when the policy asks for them), due after the policy's
+// delay. Nothing is sent until Send.
+func (n *Notifier) Prepare(clientID, url, key string, note notify.Notification, p Policy) []Record {
+	due := n.clock.Now().Add(p.Delay)
+	rs := make([]Record, 1+max(p.Duplicates, 0))
+	for i := range rs {
+		rs[i] = Record{ID: "dlv_" + strconv.FormatUint(n.store.NextDeliveryID(), 10), Due: due,
+			ClientID: clientID, URL: url, Key: key, Note: note, Policy: p}
+	}
+	return rs
+}
+
+// Send starts the deliveries of records committed to the store: prepared
+// ones, or pending ones loaded at start. Each is attempted at its due time,
+// at once if that has passed; one without a URL is only journalled.
+func (n *Notifier) Send(rs []Record) {
+	n.mu.Lock()
+	gen := n.gen
+	n.mu.Unlock()
+	now := n.clock.Now()
+	for _, r := range rs {
+		d := &delivery{Record: r, gen: gen}
+		switch {
+		case r.URL == "":
+			n.record(d, Attempt{Attempt: r.Attempts + 1, SentAt: n.wallNow(), Outcome: OutcomeNoURL,
+				Error: "no finishNotifyUrl on the payment and no notifyUrl configured for the merchant: nothing sent"}, nil)
+		case r.Due.After(now):
+			n.later(d)
+		default:
+			n.enqueue(d)
+		}
+	}
+}
+
+func (n *Notifier) enqueue(d *delivery) {
+	n.mu.Lock()
+	if d.gen != n.gen { // reset since
+		n.mu.Unlock()
+		return
+	}
+	if n.closed {
+		n.mu.Unlock()
+		n.interrupted(d, "the sandbox stopped before this attempt")
+		return
+	}
+	n.queue = append(n.queue, d)
+	n.recount()
+	n.mu.Unlock()
+	n.ready.Signal()
+}
+
+// later schedules d's next attempt at its due time.
+func (n *Notifier) later(d *delivery) {
+	n.mu.Lock()
+	if d.gen != n.gen {
+		n.mu.Unlock()
+		return
+	}
+	if n.closed {
+		n.mu.Unlock()
+		n.interrupted(d, "the sandbox stopped before this attempt")
+		return
+	}
+	n.waiting[d] = true
+	n.recount()
+	n.mu.Unlock()
+	n.timer.At(d.Due, func() {
+		n.mu.Lock()
+		_, ok := n.waiting[d]
+		delete(n.waiting, d)
+		n.recount()
+		n.mu.Unlock()
+		if ok {
+			n.enqueue(d)
+		}
+	})
+}
+
+func (n *Notifier) work() {
+	defer n.wg.Done()
+	for {
+		n.mu.Lock()
+		for len(n.queue) == 0 && !n.closed {
+			n.ready.Wait()
+		}
+		if len(n.queue) == 0 { // closed and drained
+			n.mu.Unlock()
+			return
+		}
+		d := n.queue[0]
+		n.queue[0] = nil
+		n.queue = n.queue[1:]
+		n.recount()
+		n.busy.Add(1)
+		n.mu.Unlock()
+		n.attempt(d)
+		n.busy.Add(-1)
+	}
+}
+
+// recount updates pending; mu is held.
+func (n *Notifier) recount() { n.pending.Store(int64(len(n.queue) + len(n.waiting))) }
+
+// Pending is how many deliveries wait for an attempt: queued, or scheduled
+// for a delay or a retry. Cheap enough for every create.
+func (n *Notifier) Pending() int64 { return n.pending.Load() }
+
+// Backlog is the notifier's work not yet done.
+type Backlog struct {
+	Queued    int `json:"queued"`    // due, waiting for a worker
+	Scheduled int `json:"scheduled"` // waiting for their delay or next retry
+	InFlight  int `json:"inFlight"`  // being attempted now
+}
+
+// Backlog counts the work not yet done.
+func (n *Notifier) Backlog() Backlog {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return Backlog{Queued: len(n.queue), Scheduled: len(n.waiting), InFlight: int(n.busy.Load())}
+}
+
+// attempt sends d once, with a fresh X-Request-Time and signature, and
+// records the result; a failure schedules the next attempt or gives up.
+func (n *Notifier) attempt(d *delivery) {
+	p := &d.Policy
+	a := Attempt{Attempt: d.Attempts + 1, URL: d.URL}
+	sn := notify.Sign(d.Note, d.Key, n.wallNow().Add(p.TimeOffset), p.Variant)
+	a.RequestBody = string(sn.Body)
+	req, err := sn.NewRequest(n.ctx, d.URL)
+	var ctx context.Context
+	if err == nil {
+		ctx, err = n.policy.checkURL(n.ctx, req.URL)
+	}
+	if err == nil {
+		if n.sandboxHeaders {
+			req.Header.Set(HeaderDeliveryID, d.ID)
+			req.Header.Set(HeaderAttempt, strconv.Itoa(a.Attempt))
+		}
+		a.RequestHeaders = flatten(req.Header)
+		a.SentAt = n.wallNow()
+		// The timeout starts with the send, as the journal's latency does.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
+		var resp *http.Response
+		resp, err = n.client.Do(req.WithContext(ctx))
+		a.LatencyMs = float64(n.wallNow().Sub(a.SentAt).Microseconds()) / 1000
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
+			resp.Body.Close()
+			a.ResponseStatus, a.ResponseBody = resp.StatusCode, string(body)
+		}
+	}
+	var r *refusal
+	switch {
+	case err == nil && a.ResponseStatus >= 200 && a.ResponseStatus < 300:
+		a.Outcome = OutcomeDelivered
+	case errors.Is(err, context.Canceled) && n.ctx.Err() != nil:
+		a.Outcome, a.Error = OutcomeInterrupted, "the sandbox stopped during this attempt"
+	case errors.As(err, &r):
+		// Final: the policy will refuse every retry too.
+		a.Outcome, a.Error = OutcomeGaveUp, r.Error()
+	default:
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			a.Error = fmt.Sprintf("no answer within the timeout of %s", p.Timeout)
+		case err != nil:
+			a.Error = err.Error()
+		default:
+			a.Error = fmt.Sprintf("HTTP %d is not an acknowledgement; expected 2xx", a.ResponseStatus)
+		}
+		a.Outcome = OutcomeGaveUp
+		if d.Attempts < len(p.Retries) {
+			a.Outcome = OutcomeRetrying
+			next := n.clock.Now().Add(p.Retries[d.Attempts])
+			a.NextAttemptAt = &next
+		}
+	}
+	d.Attempts++
+	var pending *Record
+	switch a.Outcome {
+	case OutcomeRetrying:
+		d.Due = *a.NextAttemptAt
+		pending = &d.Record
+	case OutcomeInterrupted:
+		d.Attempts-- // not made: it resumes at the next start
+		pending = &d.Record
+	}
+	if !n.record(d, a, pending) {
+		return
+	}
+	if n.log.Enabled(context.Background(), slog.LevelInfo) {
+		n.log.Info("notify attempt", "deliveryId", d.ID, "attempt", a.Attempt, "referenceNumber", d.Note.ReferenceNumber,
+			"status", d.Note.Status, "variant", string(p.Variant), "url", d.URL, "responseStatus", a.ResponseStatus,
+			"outcome", a.Outcome, "error", a.Error)
+	}
+	if a.Outcome == OutcomeRetrying {
+		n.later(d)
+	}
+}
+
+// maxResponseBody bounds what the journal keeps of a merchant's answer.
+const maxResponseBody = 4 << 10
+
+func flatten(h http.Header) map[string]string {
+	m := make(map[string]string, len(h))
+	for k, v := range h {
+		if len(v) > 0 {
+			m[k] = v[0]
+		}
+	}
+	return m
+}
+
+// record journals a, an attempt of d, with the record still pending after
+// it; it reports false when d belongs to a generation a reset discarded,
+// which no journal keeps.
+func (n *Notifier) record(d *delivery, a Attempt, pending *Record) bool {
+	n.mu.Lock()
+	stale := d.gen != n.gen
+	n.mu.Unlock()
+	if stale {
+		return false
+	}
+	a.DeliveryID, a.ReferenceNumber, a.ClientID = d.ID, d.Note.ReferenceNumber, d.ClientID
+	a.Status, a.Variant = d.Note.Status, d.Policy.Variant
+	if a.URL == "" {
+		a.URL = d.URL
+	}
+	if err := n.store.RecordAttempt(context.Background(), a, pending); err != nil {
+		n.log.Error("journal write failed", "deliveryId", d.ID, "error", err)
+	}
+	return true
+}
+
+// interrupted journals a delivery that will not be attempted (again) in
+// this run; its record stays pending, to resume at the next start.
+func (n *Notifier) interrupted(d *delivery, why string) {
+	n.record(d, Attempt{Attempt: d.Attempts + 1, SentAt: n.wallNow(), Outcome: OutcomeInterrupted, Error: why}, &d.Record)
+}
+
+// Discard forgets queued and scheduled deliveries (a reset): none of them
+// is attempted or journalled any more.
+func (n *Notifier) Discard() {
+	n.mu.Lock()
+	n.gen++
+	n.queue = nil
+	n.waiting = map[*delivery]bool{}
+	n.recount()
+	n.mu.Unlock()
+}
+
+// Close stops the notifier: no new attempts start; attempts in flight get
+// until ctx is done to finish, then are cancelled. Every delivery that
+// will not complete is journalled as interrupted, so the journal accounts
+// for every notify. Close may be called before Start, and twice.
+func (n *Notifier) Close(ctx context.Context) {
+	n.mu.Lock()
+	n.closed = true
+	queued, waiting := n.queue, n.waiting
+	n.queue, n.waiting = nil, map[*delivery]bool{}
+	n.recount()
+	n.mu.Unlock()
+	n.ready.Broadcast()
+	for _, d := range queued {
+		n.interrupted(d, "the sandbox stopped before this attempt")
+	}
+	for d := range waiting {
+		n.interrupted(d, "the sandbox stopped before this attempt was due")
+	}
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		n.cancel()
+		<-done
+	}
+	n.cancel()
+	n.client.CloseIdleConnections()
+}

@@ -1,0 +1,234 @@
+package mock
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
+)
+
+// The sandbox's Go API: what the control API offers, for programs that
+// embed a sandbox (sandboxtest) and for the HTTP handlers.
+
+// Transactions returns the merchant's transactions ("" for every
+// merchant's), newest first.
+func (s *Sandbox) Transactions(clientID string) []store.Transaction {
+	txs, err := s.store.List(context.Background(), store.Filter{ClientID: clientID})
+	if err != nil {
+		s.log.Error("store read failed", "what", "transactions", "error", err)
+	}
+	return txs
+}
+
+// Deliveries returns the journal's attempts for a merchant and reference
+// ("" matches all), in the order they were recorded.
+func (s *Sandbox) Deliveries(clientID, ref string) []delivery.Attempt {
+	as, err := s.store.Attempts(context.Background(), store.AttemptFilter{ClientID: clientID, Reference: ref})
+	if err != nil {
+		s.log.Error("store read failed", "what", "journal", "error", err)
+	}
+	return as
+}
+
+// AdvanceClock moves the sandbox clock forward by d and returns once
+// everything that became due has run.
+func (s *Sandbox) AdvanceClock(d time.Duration) {
+	s.clock.Advance(d)
+	s.sched.runDue()
+}
+
+// SetClock puts the sandbox clock at t and returns once everything that
+// became due has run.
+func (s *Sandbox) SetClock(t time.Time) {
+	s.clock.Set(t)
+	s.sched.runDue()
+}
+
+// Reset forgets every transaction, delivery and pending notify, restores
+// the configured merchants (dropping those made through the control API)
+// and puts the clock back on wall time. Scenarios stay as loaded. A
+// durable store is emptied too; err says when it could not be.
+func (s *Sandbox) Reset() error {
+	s.notifier.Discard()
+	s.sched.reset()
+	err := s.store.Reset(context.Background())
+	s.merchants.reset()
+	s.clock.Set(s.wallNow())
+	if err != nil {
+		return s.storeFailed("reset its store", err)
+	}
+	return nil
+}
+
+// findTransaction returns the transaction with reference ref of the
+// merchant clientID, or of whichever merchant has one when clientID is
+// empty (a conflict when several have).
+func (s *Sandbox) findTransaction(ctx context.Context, ref, clientID string) (store.Transaction, error) {
+	// Look the reference up per merchant: O(merchants), not O(transactions).
+	owners := []string{clientID}
+	if clientID == "" {
+		owners = s.merchants.ids()
+	}
+	var txs []store.Transaction
+	for _, id := range owners {
+		tx, err := s.store.Get(ctx, id, ref)
+		switch {
+		case err == nil:
+			txs = append(txs, tx)
+		case !errors.Is(err, store.ErrNotFound):
+			return store.Transaction{}, err
+		}
+	}
+	switch len(txs) {
+	case 0:
+		if clientID != "" {
+			return store.Transaction{}, errorf(KindNotFound, "no transaction with referenceNumber %q for client %q", ref, clientID)
+		}
+		return store.Transaction{}, errorf(KindNotFound, "no transaction with referenceNumber %q", ref)
+	case 1:
+		return txs[0], nil
+	}
+	owners = owners[:0]
+	for _, tx := range txs {
+		owners = append(owners, tx.ClientID)
+	}
+	return store.Transaction{}, errorf(KindConflict, "referenceNumber %q is used by %d merchants; add ?clientId= with one of: %s", ref, len(txs), strings.Join(owners, ", "))
+}
+
+// adHoc asks for a notify that is not the transaction's own: any status
+// (even one contradicting the stored one, which does not change), any
+// variant, another totalAmount (validly signed), an X-Request-Time
+// shifted from wall time, with or without retries. Nil fields keep the
+// transaction's.
+type adHoc struct {
+	Status            string         `json:"status"`
+	Variant           notify.Variant `json:"variant"`
+	TotalAmount       *int64         `json:"totalAmount"`
+	RequestTimeOffset string         `json:"requestTimeOffset"`
+	Retry             *bool          `json:"retry"`
+}
+
+// resendView answers a notify request: what is being sent, and the
+// delivery ids to look for in the journal.
+type resendView struct {
+	ReferenceNumber string         `json:"referenceNumber"`
+	Status          string         `json:"status"`
+	Variant         notify.Variant `json:"variant"`
+	NotifyURL       string         `json:"notifyUrl"`
+	DeliveryIDs     []string       `json:"deliveryIds"`
+}
+
+// resend sends a notify for tx now. Without in it resends the notify of
+// the current (terminal) status, delivered as the transaction's scenario
+// says. With in it sends the ad hoc notify in asks for, once, at once,
+// whatever the scenario says about duplicates and delay.
+func (s *Sandbox) resend(ctx context.Context, tx *store.Transaction, in *adHoc) (resendView, error) {
+	p, note := tx.Delivery, tx.Notification(tx.Status)
+	switch {
+	case in == nil && tx.Status == store.StatusPending:
+		return resendView{}, errorf(KindConflict, "transaction %q is PENDING; BJPAY notifies results only (PAID, FAILED, EXPIRED): pay, fail or expire it first, or send an ad hoc notify with a body such as {\"status\": \"PAID\"}", tx.ReferenceNumber)
+	case in != nil:
+		var err error
+		if p, err = adHocPolicy(tx, in, p, &note); err != nil {
+			return resendView{}, err
+		}
+	}
+	ids, err := s.send(ctx, tx, note, p)
+	if err != nil {
+		return resendView{}, err
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return resendView{tx.ReferenceNumber, note.Status, p.Variant, tx.FinishNotifyURL, ids}, nil
+}
+
+// adHocPolicy applies in to the transaction's policy p and its notify note.
+func adHocPolicy(tx *store.Transaction, in *adHoc, p delivery.Policy, note *notify.Notification) (delivery.Policy, error) {
+	p.Delay, p.Duplicates = 0, 0
+	switch in.Status {
+	case "":
+		if tx.Status == store.StatusPending {
+			return p, errorf(KindInvalid, "transaction %q is PENDING; give the status to announce: PAID, FAILED or EXPIRED", tx.ReferenceNumber)
+		}
+	case store.StatusPaid, store.StatusFailed, store.StatusExpired:
+		note.Status = in.Status
+	default:
+		return p, errorf(KindInvalid, "status is %q; expected PAID, FAILED or EXPIRED", in.Status)
+	}
+	if in.Variant != "" {
+		v, err := notify.ParseVariant(string(in.Variant))
+		if err != nil {
+			return p, errorf(KindInvalid, "variant: %v", err)
+		}
+		p.Variant = v
+	}
+	if in.TotalAmount != nil {
+		if *in.TotalAmount <= 0 || *in.TotalAmount > maxSafeAmount {
+			return p, errorf(KindInvalid, "totalAmount is %d; expected a positive whole number of rupiah up to %d", *in.TotalAmount, int64(maxSafeAmount))
+		}
+		note.TotalAmount = *in.TotalAmount
+	}
+	if in.RequestTimeOffset != "" {
+		d, err := time.ParseDuration(in.RequestTimeOffset)
+		if err != nil || d.Abs() > 24*time.Hour {
+			return p, errorf(KindInvalid, "requestTimeOffset is %q; expected a duration within ±24h such as \"-6m\"", in.RequestTimeOffset)
+		}
+		p.TimeOffset = d
+	}
+	if in.Retry != nil && !*in.Retry {
+		p.Retries = []time.Duration{}
+	}
+	return p, nil
+}
+
+// stats is what GET /_sandbox/stats answers.
+type stats struct {
+	Transactions map[string]int   `json:"transactions"` // by status
+	Attempts     map[string]int   `json:"attempts"`     // delivery attempts by outcome
+	Backlog      delivery.Backlog `json:"backlog"`
+}
+
+func (s *Sandbox) stats(ctx context.Context) (stats, error) {
+	txs, err := s.store.StatusCounts(ctx)
+	if err != nil {
+		return stats{}, err
+	}
+	as, err := s.store.OutcomeCounts(ctx)
+	if err != nil {
+		return stats{}, err
+	}
+	return stats{Transactions: txs, Attempts: as, Backlog: s.notifier.Backlog()}, nil
+}
+
+type clockJSON struct {
+	Now   time.Time `json:"now"`
+	Mode  string    `json:"mode"`
+	Speed float64   `json:"speed"`
+}
+
+func (s *Sandbox) clockView() clockJSON {
+	return clockJSON{Now: s.clock.Now().In(notify.WIB).Truncate(time.Millisecond), Mode: s.clock.Mode(), Speed: s.clock.Speed()}
+}
+
+// scenarioView is a scenario as the control API lists it.
+type scenarioView struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file"`
+	Line        int    `json:"line,omitempty"`
+}
+
+// scenarioViews lists the scenarios in the order they are tried.
+func (s *Sandbox) scenarioViews() []scenarioView {
+	list := s.Scenarios()
+	out := make([]scenarioView, len(list))
+	for i, sc := range list {
+		out[i] = scenarioView{sc.Name, sc.Description, sc.File, sc.At[""].Line}
+	}
+	return out
+}

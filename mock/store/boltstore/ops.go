@@ -1,0 +1,138 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Each change is checked against memory, committed to the file, and only
+// then published in memory, under its transaction's stripe lock: a reader
+// never sees what the file does not hold, and a change that fails to
+// commit leaves nothing behind.
+
+// stripe is the lock of the transactions with reference ref.
+func (s *Store) stripe(ref string) func() {
+	h := uint32(2166136261)
+	for i := 0; i < len(ref); i++ {
+		h = (h ^ uint32(ref[i])) * 16777619
+	}
+	mu := &s.stripes[h%uint32(len(s.stripes))]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// Create commits tx, then publishes it.
+func (s *Store) Create(ctx context.Context, tx *store.Transaction) error {
+	defer s.stripe(tx.ReferenceNumber)()
+	if s.Store.Used(tx.ClientID, tx.ReferenceNumber) {
+		return store.ErrConflict
+	}
+	if err := s.w.commit(func(btx *bolt.Tx) error { return putTransaction(btx, tx) }); err != nil {
+		return err
+	}
+	return s.Store.Create(ctx, tx)
+}
+
+// Update applies change to a copy of the transaction, commits the copy
+// and the deliveries, then publishes the copy.
+func (s *Store) Update(ctx context.Context, clientID, ref string, change func(*store.Transaction) ([]delivery.Record, error)) (store.Transaction, error) {
+	defer s.stripe(ref)()
+	tx, err := s.Store.Get(ctx, clientID, ref)
+	if err != nil {
+		return tx, err
+	}
+	next := tx
+	rs, err := change(&next)
+	if err != nil {
+		return tx, err
+	}
+	err = s.w.commit(func(btx *bolt.Tx) error {
+		if err := putTransaction(btx, &next); err != nil {
+			return err
+		}
+		return putDeliveries(btx, rs)
+	})
+	if err != nil {
+		return tx, err
+	}
+	s.Store.Replace(next)
+	return next, nil
+}
+
+// AddDeliveries commits the records.
+func (s *Store) AddDeliveries(_ context.Context, rs []delivery.Record) error {
+	return s.w.commit(func(btx *bolt.Tx) error { return putDeliveries(btx, rs) })
+}
+
+// Pending returns the deliveries the file held when it was opened.
+func (s *Store) Pending(context.Context) ([]delivery.Record, error) { return s.pending, nil }
+
+// RecordAttempt adds a to the journal in memory, then commits it with its
+// delivery's record: gone once finished, replaced while pending. Its key
+// is its place in memory, so a restart finds the journal in the same
+// order; the attempt stays in memory even when the write fails: it
+// happened.
+func (s *Store) RecordAttempt(ctx context.Context, a delivery.Attempt, pending *delivery.Record) error {
+	s.journalMu.Lock()
+	s.journalKey++
+	key := binary.BigEndian.AppendUint64(nil, s.journalKey)
+	_ = s.Store.RecordAttempt(ctx, a, pending) // memory: cannot fail
+	s.journalMu.Unlock()
+	return s.w.commit(func(btx *bolt.Tx) error {
+		if err := putJSON(btx, bucketJournal, key, &a); err != nil {
+			return err
+		}
+		if pending != nil {
+			return putDeliveries(btx, []delivery.Record{*pending})
+		}
+		if key, ok := deliveryKey(a.DeliveryID); ok {
+			return btx.Bucket(bucketDeliveries).Delete(key)
+		}
+		return nil
+	})
+}
+
+// AddMerchant commits m, then publishes it.
+func (s *Store) AddMerchant(ctx context.Context, m store.Merchant) error {
+	s.merchMu.Lock()
+	defer s.merchMu.Unlock()
+	if _, err := s.Store.Merchant(ctx, m.ClientID); err == nil {
+		return store.ErrConflict
+	}
+	if err := s.w.commit(func(btx *bolt.Tx) error { return putJSON(btx, bucketMerchants, []byte(m.ClientID), m) }); err != nil {
+		return err
+	}
+	return s.Store.AddMerchant(ctx, m)
+}
+
+// Reset empties every bucket, then memory.
+func (s *Store) Reset(ctx context.Context) error {
+	err := s.w.commit(func(btx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if err := btx.DeleteBucket(b); err != nil {
+				return err
+			}
+			if _, err := btx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.pending = nil
+	return errors.Join(err, s.Store.Reset(ctx))
+}
+
+// Close commits what is being written and closes the file. Writes after it
+// fail.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.w.close()
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}

@@ -1,0 +1,147 @@
+// Package store defines what the sandbox keeps — transactions, the
+// merchants made through its control API, the delivery journal and the
+// deliveries still pending — and Store, the one interface every storage
+// engine implements: memstore (in memory, the default) and boltstore (a
+// bbolt file, for a sandbox that survives restarts).
+//
+// The sandbox reads and changes its state only through Store, so an engine
+// is one new package: the lifecycle never asks which one it has.
+package store
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+)
+
+// Errors a Store returns, wrapped or as they are; anything else is a
+// failure of the engine itself (a full disk, a lost connection).
+var (
+	// ErrNotFound: no such transaction (or merchant).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the merchant used the reference already, or the client
+	// id is taken.
+	ErrConflict = errors.New("already exists")
+)
+
+// Store keeps the sandbox's state. Implementations are safe for concurrent
+// use, hand out copies (a caller never shares mutable state with the
+// store), and commit a change before they return nil.
+type Store interface {
+	// Version counts changes: it moves after every change, for the
+	// dashboard's live updates.
+	Version() uint64
+
+	// NextSeq returns a transaction sequence number never handed out
+	// before, not even before a Reset.
+	NextSeq() uint64
+	// Used reports whether the merchant used ref already: a quick check
+	// before validation goes on; Create decides.
+	Used(clientID, ref string) bool
+	// Create stores a new transaction, whose number carries a sequence
+	// number from NextSeq; ErrConflict when the merchant used its
+	// reference already. The store takes tx over.
+	Create(ctx context.Context, tx *Transaction) error
+	// Get returns the merchant's transaction with reference ref.
+	Get(ctx context.Context, clientID, ref string) (Transaction, error)
+	// GetByNumber returns the transaction with that transaction number.
+	GetByNumber(ctx context.Context, number string) (Transaction, error)
+	// List returns the transactions f matches, newest first.
+	List(ctx context.Context, f Filter) ([]Transaction, error)
+	// StatusCounts counts the transactions in each status.
+	StatusCounts(ctx context.Context) (map[string]int, error)
+	// Update runs change on the merchant's transaction ref and commits
+	// the result and the deliveries change returns as one unit: both or
+	// neither. change returns an error before it modifies anything; that
+	// error comes back as it is, with nothing written.
+	Update(ctx context.Context, clientID, ref string, change func(*Transaction) ([]delivery.Record, error)) (Transaction, error)
+
+	// AddDeliveries commits the records of deliveries about to be sent
+	// (notifies that change no status: resends, ad hoc ones).
+	AddDeliveries(ctx context.Context, rs []delivery.Record) error
+	// Pending returns the deliveries not finished when the store was
+	// opened, to send again.
+	Pending(ctx context.Context) ([]delivery.Record, error)
+	// The journal and pending deliveries, as the notifier writes them.
+	delivery.Store
+	// Attempts returns the journal's attempts f matches, in the order
+	// they were recorded.
+	Attempts(ctx context.Context, f AttemptFilter) ([]delivery.Attempt, error)
+	// OutcomeCounts counts the journal's attempts by outcome.
+	OutcomeCounts(ctx context.Context) (map[string]int, error)
+
+	// AddMerchant stores a merchant made through the control API;
+	// ErrConflict when its client id is taken.
+	AddMerchant(ctx context.Context, m Merchant) error
+	// Merchant returns the stored merchant with that client id.
+	Merchant(ctx context.Context, clientID string) (Merchant, error)
+	// Merchants returns every stored merchant.
+	Merchants(ctx context.Context) ([]Merchant, error)
+
+	// Reset forgets every transaction, attempt, pending delivery and
+	// stored merchant. Sequence numbers go on.
+	Reset(ctx context.Context) error
+	// Close releases the engine's resources.
+	Close() error
+}
+
+// Filter selects transactions; empty fields match every one.
+type Filter struct {
+	ClientID  string
+	Status    string
+	Reference string // a part of the reference number
+}
+
+// Match reports whether f selects tx.
+func (f *Filter) Match(tx *Transaction) bool {
+	return (f.ClientID == "" || tx.ClientID == f.ClientID) && (f.Status == "" || tx.Status == f.Status) &&
+		(f.Reference == "" || strings.Contains(tx.ReferenceNumber, f.Reference))
+}
+
+// AttemptFilter selects journal entries; empty fields match every one.
+type AttemptFilter struct {
+	ClientID  string
+	Reference string // the whole reference number
+}
+
+// Match reports whether f selects a.
+func (f *AttemptFilter) Match(a *delivery.Attempt) bool {
+	return (f.ClientID == "" || a.ClientID == f.ClientID) && (f.Reference == "" || a.ReferenceNumber == f.Reference)
+}
+
+// Merchant is a merchant made through the control API, as stored.
+type Merchant struct {
+	Name         string `json:"name"`
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+	NotifyURL    string `json:"notifyUrl,omitempty"`
+}
+
+// Number is the transaction number of the seq-th transaction created on
+// date. [sandbox] BJPAY documents no format for transactionNumber; the
+// sandbox's is SBX, the creation date and the sequence number, at least
+// eight digits: SBX2026112400000042.
+func Number(date time.Time, seq uint64) string {
+	b := make([]byte, 0, 3+8+8)
+	b = append(b, "SBX"...)
+	b = date.AppendFormat(b, "20060102")
+	digits := strconv.AppendUint(nil, seq, 10)
+	for range 8 - len(digits) {
+		b = append(b, '0')
+	}
+	return string(append(b, digits...))
+}
+
+// SeqOf reads the sequence number back from a transaction number.
+func SeqOf(number string) (uint64, bool) {
+	const prefix = len("SBX20060102")
+	if len(number) <= prefix || !strings.HasPrefix(number, "SBX") {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(number[prefix:], 10, 64)
+	return seq, err == nil
+}
