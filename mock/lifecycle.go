@@ -47,22 +47,23 @@ func (s *Sandbox) plan(tx *store.Transaction, sc *scenarios.Scenario) {
 // it has ended by then.
 func (s *Sandbox) planExpiry(tx *store.Transaction) {
 	id := idOf(tx)
-	s.at(tx.ExpiredAt, func() error {
-		_, err := s.transition(context.Background(), id, store.StatusExpired, "expiredAt reached")
-		return err
-	})
+	s.sched.At(tx.ExpiredAt, func() { s.expire(id) })
 }
 
-// at schedules job at sandbox time t. A job the store failed is tried again
-// a second later (sandbox time: on a virtual clock, at the next advance),
-// so an expiry or a scenario's step is not lost to a full disk.
-func (s *Sandbox) at(t time.Time, job func() error) {
-	s.sched.At(t, func() {
-		var e *Error
-		if err := job(); errors.As(err, &e) && e.Kind == KindUnavailable {
-			s.at(s.clock.Now().Add(time.Second), job)
-		}
-	})
+// expire ends a payment whose expiredAt has come.
+func (s *Sandbox) expire(id txID) {
+	_, err := s.transition(context.Background(), id, store.StatusExpired, "expiredAt reached")
+	s.retryLater(err, func() { s.expire(id) })
+}
+
+// retryLater runs job again a second later (sandbox time: on a virtual
+// clock, at the next advance) when err says the store could not save, so
+// an expiry or a scenario's step is not lost to a full disk.
+func (s *Sandbox) retryLater(err error, job func()) {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == KindUnavailable {
+		s.sched.At(s.clock.Now().Add(time.Second), job)
+	}
 }
 
 // planSteps schedules the scenario's timeline steps for tx, but those due
@@ -76,24 +77,31 @@ func (s *Sandbox) planSteps(tx *store.Transaction, sc *scenarios.Scenario, skipU
 		}
 		switch {
 		case step.Status != "":
-			status, why := step.Status, fmt.Sprintf("scenario %q", sc.Name)
-			s.at(at, func() error {
-				_, err := s.transition(context.Background(), id, status, why)
-				return err
-			})
+			status, name := step.Status, sc.Name
+			s.sched.At(at, func() { s.step(id, status, name) })
 		case step.Notify != "":
 			status := step.Notify
-			s.at(at, func() error {
-				ctx := context.Background()
-				tx, err := s.store.Get(ctx, id.clientID, id.ref)
-				if err != nil || tx.TransactionNumber != id.number {
-					return nil // reset since
-				}
-				_, err = s.send(ctx, &tx, tx.Notification(status), tx.Delivery)
-				return err
-			})
+			s.sched.At(at, func() { s.stepNotify(id, status) })
 		}
 	}
+}
+
+// step moves a payment to status, as its scenario's timeline says.
+func (s *Sandbox) step(id txID, status, scenario string) {
+	_, err := s.transition(context.Background(), id, status, fmt.Sprintf("scenario %q", scenario))
+	s.retryLater(err, func() { s.step(id, status, scenario) })
+}
+
+// stepNotify sends a notify announcing status, whatever the payment's
+// status, as its scenario's timeline says.
+func (s *Sandbox) stepNotify(id txID, status string) {
+	ctx := context.Background()
+	tx, err := s.store.Get(ctx, id.clientID, id.ref)
+	if err != nil || tx.TransactionNumber != id.number {
+		return // reset since
+	}
+	_, err = s.send(ctx, &tx, tx.Notification(status), tx.Delivery)
+	s.retryLater(err, func() { s.stepNotify(id, status) })
 }
 
 // replan schedules again, after a restart, what is still to happen to a
