@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/bjpay/bjpay-sandbox/internal/worktree"
 )
 
 func TestDescribeVersion(t *testing.T) {
@@ -50,43 +52,8 @@ func TestDescribeVersion(t *testing.T) {
 // checks what `version` says. GOFLAGS is set per build, since machines
 // (this one: -buildvcs=false) and CI differ in what they put there.
 func TestVersionOfBuilds(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatalf("git is needed to read the checkout's revision: %v", err)
-	}
-	// The work tree as it is, committed to a repository of its own: a
-	// checkout as a user has one (a git worktree's .git is a file, which Go
-	// does not take for a repository) whose revision is known.
-	clone := t.TempDir()
-	files, err := exec.Command(git, "-C", repoRoot, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
-	if err != nil {
-		t.Fatalf("git ls-files (the tests run in a checkout): %v", err)
-	}
-	for _, name := range strings.Split(strings.TrimSuffix(string(files), "\x00"), "\x00") {
-		data, err := os.ReadFile(filepath.Join(repoRoot, name))
-		if os.IsNotExist(err) {
-			continue // deleted in the work tree
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Join(clone, filepath.Dir(name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(clone, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "t"}} {
-		if out, err := exec.Command(git, append([]string{"-C", clone}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	out, err := exec.Command(git, "-C", clone, "rev-parse", "HEAD").Output()
-	if err != nil {
-		t.Fatalf("git rev-parse HEAD: %v", err)
-	}
-	head := strings.TrimSpace(string(out))[:12]
+	clone, head := worktree.Commit(t, repoRoot)
+	head = head[:12]
 	tests := []struct {
 		name    string
 		flags   []string
