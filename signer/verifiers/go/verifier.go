@@ -3,6 +3,8 @@
 // signer package for), run.go reads the test inputs.
 package main
 
+// --- paste from here ---
+
 import (
 	"fmt"
 	"io"
@@ -11,8 +13,6 @@ import (
 
 	"github.com/bjpay/bjpay-sandbox/signer"
 )
-
-// --- paste from here ---
 
 // ReplayWindow is how far X-Request-Time may be from the receiver's clock,
 // either way. BJPAY documents none; five minutes keeps a captured notify

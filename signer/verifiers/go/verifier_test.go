@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,20 +102,49 @@ func TestNotifyHandler(t *testing.T) {
 	}
 }
 
-// TestREADMEShowsThisCode: the README's Go verifier is this file's, so what
-// a merchant pastes from it compiles and is tested here.
+// TestREADMEShowsThisCode: the README's Go verifier is verifier.go's code,
+// imports included, and compiles as pasted under a package clause: built
+// here in verifier.go's place (go build -overlay), so the tests above test
+// what the README shows.
 func TestREADMEShowsThisCode(t *testing.T) {
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snippet string
+	for _, block := range strings.Split(string(readme), "```go\n")[1:] {
+		if code, _, _ := strings.Cut(block, "```\n"); strings.Contains(code, "func VerifyNotify(") {
+			snippet = code
+		}
+	}
+	if snippet == "" {
+		t.Fatal("README.md has no Go block with func VerifyNotify")
+	}
 	src, err := os.ReadFile("verifier.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, code, _ := strings.Cut(string(src), "// --- paste from here ---\n\n")
 	code, _, _ = strings.Cut(code, "\n// --- paste to here ---")
-	readme, err := os.ReadFile("../../../README.md")
+	if snippet != code {
+		t.Errorf("README.md's Go verifier differs from verifier.go's code between the paste markers; copy it:\n%s", code)
+	}
+
+	dir := t.TempDir()
+	pasted := filepath.Join(dir, "pasted.go")
+	if err := os.WriteFile(pasted, []byte("package main\n\n"+snippet), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs("verifier.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code == "" || !strings.Contains(string(readme), code) {
-		t.Errorf("README.md does not show signer/verifiers/go/verifier.go's code between the paste markers verbatim; copy it:\n%s", code)
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{abs: pasted}})
+	if err := os.WriteFile(filepath.Join(dir, "overlay.json"), overlay, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command("go", "build", "-overlay", filepath.Join(dir, "overlay.json"), "-o", filepath.Join(dir, "run"), ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Errorf("README.md's Go verifier does not compile as pasted: %v\n%s", err, out)
 	}
 }
