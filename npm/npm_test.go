@@ -96,6 +96,7 @@ func TestInstallFromTarballs(t *testing.T) {
 
 	t.Run("npx bjpay-sandbox version", func(t *testing.T) {
 		stdout, stderr, err := run(filepath.Join(bin, "npx"), "--offline", "bjpay-sandbox", "version")
+		t.Logf("npx bjpay-sandbox version: %s", stdout)
 		if err != nil || !strings.HasPrefix(stdout, "bjpay-sandbox "+version+" ") {
 			t.Errorf("npx bjpay-sandbox version: %v, printed %q %s; want bjpay-sandbox %s ...", err, stdout, stderr, version)
 		}

@@ -138,6 +138,7 @@ func TestSnapshotRelease(t *testing.T) {
 		}
 		out, err := exec.Command(exe, "version").Output()
 		want := fmt.Sprintf("bjpay-sandbox %s (commit %s, ", version, head[:7])
+		t.Logf("%s version: %s", name, out)
 		if err != nil || !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), " linux/"+runtime.GOARCH) {
 			t.Errorf("version printed %q (%v); want it to start %q", out, err, want)
 		}
