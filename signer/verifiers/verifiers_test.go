@@ -120,6 +120,7 @@ func TestVerifiers(t *testing.T) {
 			run(t, bytes.Join(public, nil), lang.name).expect(t, "public vectors", fmt.Sprintf("%d passed, 0 failed", len(public)), 0)
 			run(t, bytes.Join(extra, nil), lang.name).expect(t, "extra vectors", fmt.Sprintf("%d passed, 0 failed", len(extra)), 0)
 			run(t, tampered, lang.name).expect(t, "a tampered vector", "0 passed, 1 failed", 1)
+			run(t, []byte("{\"client_id\": \"truncated\n"), lang.name).expect(t, "a line that is not a vector", "0 passed, 1 failed", 1)
 			for _, s := range sets {
 				args := []string{lang.name, "--fixtures", "--now", s.now, "--client-id", s.id, "--client-secret", s.secret}
 				run(t, s.json, args...).expect(t, "fixtures "+s.name, fmt.Sprintf("%d passed, 0 failed", s.total), 0)

@@ -30,7 +30,16 @@ static class Run
             for (var n = 1; (line = stdin.ReadLine()) != null; n++)
             {
                 if (line.Trim().Length == 0) continue;
-                var v = (JObject)Parse(line);
+                JObject v;
+                try
+                {
+                    v = (JObject)Parse(line);
+                }
+                catch (Exception e) when (e is JsonException || e is InvalidCastException)
+                {
+                    Fail("line " + n, "not a signature vector: " + e.Message);
+                    continue;
+                }
                 if (!BjpaySignature.TryNumber(line, v["amount"], out var amount)) Fail("line " + n, "amount is not a number");
                 else if (new BjpaySignature((string)v["client_id"], (string)v["client_secret"]).ValidSignature(
                         (string)v["timestamp"], (string)v["referenceNumber"], (string)v["paymentCode"], amount, (string)v["signature"])) passed++;
@@ -41,7 +50,17 @@ static class Run
         {
             var now = DateTimeOffset.Parse(args[1], CultureInfo.InvariantCulture);
             var bjpay = new BjpaySignature(args[2], args[3]);
-            foreach (var f in Parse(stdin.ReadToEnd()))
+            JToken fixtures;
+            try
+            {
+                fixtures = Parse(stdin.ReadToEnd());
+            }
+            catch (JsonException e)
+            {
+                Console.Error.WriteLine("stdin is not the JSON array `bjpay-sandbox fixture` writes: " + e.Message);
+                return 2;
+            }
+            foreach (var f in fixtures)
             {
                 var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
                 foreach (var h in (JObject)f["headers"]) headers[h.Key] = (string)h.Value;

@@ -15,13 +15,25 @@ const fail = (what, why) => {
 if (args.length === 1 && args[0] === 'vectors') {
   input.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
-    const v = JSON.parse(line);
+    let v;
+    try {
+      v = JSON.parse(line);
+    } catch (e) {
+      return fail(`line ${i + 1}`, `not a signature vector: ${e.message}`);
+    }
     if (validSignature(v.client_id, v.client_secret, v.timestamp, v.referenceNumber, v.paymentCode, v.amount, v.signature)) passed++;
     else fail(`line ${i + 1}`, `signature does not match for amount ${v.amount}`);
   });
 } else if (args.length === 4 && args[0] === 'fixtures') {
   const now = Date.parse(args[1]);
-  for (const f of JSON.parse(input)) {
+  let fixtures;
+  try {
+    fixtures = JSON.parse(input);
+  } catch (e) {
+    console.error(`stdin is not the JSON array \`bjpay-sandbox fixture\` writes: ${e.message}`);
+    process.exit(2);
+  }
+  for (const f of fixtures) {
     let verdict = 'accept';
     let why = 'accepted';
     try {

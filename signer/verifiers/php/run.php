@@ -17,17 +17,30 @@ if ($args === ['vectors']) {
         if (trim($line) === '') {
             continue;
         }
-        $v = json_decode($line, true, 512, JSON_THROW_ON_ERROR);
-        if (VerifyBjpaySignature::validSignature($v['client_id'], $v['client_secret'], $v['timestamp'], $v['referenceNumber'], $v['paymentCode'], $v['amount'], $v['signature'])) {
+        try {
+            $v = json_decode($line, true, 512, JSON_THROW_ON_ERROR);
+            $fields = array_map(fn (string $k) => $v[$k] ?? null, ['client_id', 'client_secret', 'timestamp', 'referenceNumber', 'paymentCode', 'amount', 'signature']);
+            $valid = VerifyBjpaySignature::validSignature(...$fields);
+        } catch (JsonException | TypeError $e) {
+            $fail('line ' . ($i + 1), 'not a signature vector: ' . $e->getMessage());
+            continue;
+        }
+        if ($valid) {
             $passed++;
         } else {
-            $fail('line ' . ($i + 1), 'signature does not match for amount ' . var_export($v['amount'], true));
+            $fail('line ' . ($i + 1), 'signature does not match for amount ' . var_export($fields[5], true));
         }
     }
 } elseif (count($args) === 4 && $args[0] === 'fixtures') {
     [, $now, $clientId, $clientSecret] = $args;
     $now = (new DateTimeImmutable($now))->getTimestamp();
-    foreach (json_decode(file_get_contents('php://stdin'), true, 512, JSON_THROW_ON_ERROR) as $f) {
+    try {
+        $fixtures = json_decode(file_get_contents('php://stdin'), true, 512, JSON_THROW_ON_ERROR);
+    } catch (JsonException $e) {
+        fwrite(STDERR, 'stdin is not the JSON array `bjpay-sandbox fixture` writes: ' . $e->getMessage() . "\n");
+        exit(2);
+    }
+    foreach ($fixtures as $f) {
         $reason = VerifyBjpaySignature::check($f['headers'], $f['body'], $clientId, $clientSecret, $now);
         if (($reason === null ? 'accept' : 'reject') === $f['expect']) {
             $passed++;

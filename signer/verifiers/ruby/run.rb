@@ -20,9 +20,17 @@ in ["vectors"]
     else
       fail.("line #{n}", "signature does not match for amount #{v["amount"].inspect}")
     end
+  rescue JSON::ParserError, TypeError, NoMethodError, ArgumentError => e
+    fail.("line #{n}", "not a signature vector: #{e.message}")
   end
 in ["fixtures", now, client_id, client_secret]
-  JSON.parse($stdin.read).each do |f|
+  fixtures = begin
+    JSON.parse($stdin.read)
+  rescue JSON::ParserError => e
+    warn "stdin is not the JSON array `bjpay-sandbox fixture` writes: #{e.message}"
+    exit 2
+  end
+  fixtures.each do |f|
     verdict, why = begin
       BjpaySignature.verify!(f["headers"], f["body"], client_id:, client_secret:, now: Time.iso8601(now))
       %w[accept accepted]
@@ -32,7 +40,8 @@ in ["fixtures", now, client_id, client_secret]
     verdict == f["expect"] ? passed += 1 : fail.(f["name"], "#{why}; expected #{f["expect"]}")
   end
 else
-  abort "usage: run.rb vectors < vectors.jsonl | run.rb fixtures NOW CLIENT_ID CLIENT_SECRET < fixtures.json"
+  warn "usage: run.rb vectors < vectors.jsonl | run.rb fixtures NOW CLIENT_ID CLIENT_SECRET < fixtures.json"
+  exit 2
 end
 puts "#{passed} passed, #{failed} failed"
 exit(failed.zero? ? 0 : 1)

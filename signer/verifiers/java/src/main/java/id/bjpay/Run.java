@@ -3,6 +3,7 @@ package id.bjpay;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.OffsetDateTime;
@@ -25,16 +26,32 @@ public final class Run {
             String line;
             for (int n = 1; (line = stdin.readLine()) != null; n++) {
                 if (line.isBlank()) continue;
-                JsonNode v = json.readTree(line);
-                var bjpay = new BjpaySignature(v.get("client_id").asText(), v.get("client_secret").asText());
-                if (bjpay.validSignature(v.get("timestamp").asText(), v.get("referenceNumber").asText(), v.get("paymentCode").asText(),
-                        v.get("amount").doubleValue(), v.get("signature").asText())) passed++;
+                JsonNode v;
+                boolean valid;
+                try {
+                    v = json.readTree(line);
+                    var bjpay = new BjpaySignature(v.get("client_id").asText(), v.get("client_secret").asText());
+                    valid = bjpay.validSignature(v.get("timestamp").asText(), v.get("referenceNumber").asText(), v.get("paymentCode").asText(),
+                            v.get("amount").doubleValue(), v.get("signature").asText());
+                } catch (IOException | NullPointerException e) { // not JSON, or a field missing
+                    fail("line " + n, "not a signature vector: " + e.getMessage());
+                    continue;
+                }
+                if (valid) passed++;
                 else fail("line " + n, "signature does not match for amount " + v.get("amount"));
             }
         } else if (args.length == 4 && args[0].equals("fixtures")) {
             var now = OffsetDateTime.parse(args[1]).toInstant();
             var bjpay = new BjpaySignature(args[2], args[3]);
-            for (JsonNode f : json.readTree(stdin)) {
+            JsonNode fixtures;
+            try {
+                fixtures = json.readTree(stdin);
+            } catch (IOException e) {
+                System.err.println("stdin is not the JSON array `bjpay-sandbox fixture` writes: " + e.getMessage());
+                System.exit(2);
+                return;
+            }
+            for (JsonNode f : fixtures) {
                 Map<String, String> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER); // as HttpServletRequest.getHeader
                 f.get("headers").fields().forEachRemaining(h -> headers.put(h.getKey(), h.getValue().asText()));
                 String verdict = "accept", why = "accepted";
