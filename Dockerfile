@@ -16,7 +16,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
+# Empty: the binary then says "(devel)" with its Go version (the build
+# context has no .git, so Go records no revision). Set it for a release.
+ARG VERSION=
 # Static (no cgo), reproducible paths, stripped, version stamped.
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.buildVersion=${VERSION}" -o /out/ ./cmd/bjpay-sandbox ./cmd/demo-merchant
 

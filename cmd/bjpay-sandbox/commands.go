@@ -40,6 +40,14 @@ var (
 	errSilent = errors.New("failed")
 )
 
+// helpText is what --help asked for: the subcommand's usage, which run
+// prints on standard output (so `bjpay-sandbox serve --help | less` works);
+// usage shown for a mistake goes to standard error with the mistake.
+type helpText struct{ usage string }
+
+func (h *helpText) Error() string        { return errHelp.Error() }
+func (h *helpText) Is(target error) bool { return target == errHelp }
+
 // usageError is a mistake in the command line: exit 2.
 type usageError struct {
 	msg   string
@@ -71,7 +79,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			return c.run(ctx, args[1:], stdout, stderr)
+			err := c.run(ctx, args[1:], stdout, stderr)
+			if h := (*helpText)(nil); errors.As(err, &h) {
+				fmt.Fprint(stdout, h.usage)
+			}
+			return err
 		}
 	}
 	return usagef("Run 'bjpay-sandbox help' for the list of subcommands.", "unknown subcommand %q", name)
@@ -130,11 +142,18 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		sort.Strings(errs)
 		return usagef("Run 'bjpay-sandbox "+fs.Name()+" --help' for the flags.", "%s", strings.Join(errs, "; "))
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		// The flag package has already printed the problem and the usage.
+	// The flag package prints the usage (after the problem, if any) to the
+	// flag set's output; catch it to send help where help belongs.
+	var usage strings.Builder
+	out := fs.Output()
+	fs.SetOutput(&usage)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		return &helpText{usage.String()}
+	}
+	if err != nil {
+		fmt.Fprint(out, usage.String())
 		return &usageError{msg: err.Error(), quiet: true}
 	}
 	if fs.NArg() > 0 {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -149,7 +150,7 @@ func TestBannerSecret(t *testing.T) {
 	}{
 		{"defaults", serveOptions{}, "sandbox-secret-change-me", ""},
 		{"settings-only config", serveOptions{configPath: settingsOnly}, "sandbox-secret-change-me", ""},
-		{"merchants from config", serveOptions{configPath: merchants}, "$BJPAY_SANDBOX_CLIENT_SECRET", "rahasia-toko"},
+		{"merchants from config", serveOptions{configPath: merchants}, "read -r secret", "rahasia-toko"},
 		{"credentials from flags", serveOptions{clientID: "me", clientSecret: "flag-secret"}, "(as configured; not printed)", "flag-secret"},
 	}
 	for _, tt := range tests {
@@ -213,8 +214,19 @@ func TestCommandLine(t *testing.T) {
 		{name: "no arguments", args: nil, code: 2, stderr: "a subcommand is needed"},
 		{name: "help", args: []string{"help"}, code: 0, stdout: "Subcommands:"},
 		{name: "unknown subcommand", args: []string{"srve"}, code: 2, stderr: `unknown subcommand "srve"`},
-		{name: "help of a subcommand", args: []string{"help", "sign"}, code: 0, stderr: "Examples:"},
-		{name: "serve --help", args: []string{"serve", "--help"}, code: 0, stderr: "[$BJPAY_SANDBOX_CLIENT_ID]"},
+		{name: "help of a subcommand", args: []string{"help", "sign"}, code: 0, stdout: "Examples:"},
+		{name: "serve --help", args: []string{"serve", "--help"}, code: 0, stdout: "[$BJPAY_SANDBOX_CLIENT_ID]"},
+		{name: "serve -h", args: []string{"serve", "-h"}, code: 0, stdout: "Usage:\n  bjpay-sandbox serve"},
+		{name: "usage after a mistake goes to stderr", args: []string{"sign", "--nope"}, code: 2, stderr: "Usage:\n  bjpay-sandbox sign"},
+		{name: "scenarios --help", args: []string{"scenarios", "--help"}, code: 0, stdout: "lint PATH... | list [PATH...]"},
+		{name: "test --help", args: []string{"test", "--help"}, code: 0, stdout: "--merchant"},
+		{name: "sign empty reference and code", args: []string{"sign", "--client-id", "test-client-id", "--client-secret", "test-client-secret",
+			"--timestamp", "2024-09-20T20:32:36+07:00", "--reference", "", "--payment-code", "", "--amount", "15000"}, code: 0, stdout: "=e99560b8ee32f2d11b5dcd6946df82b6fbe9d348b166a55c5329ca7df8e18fd9\n"},
+		{name: "sign empty reference from env", args: []string{"sign", "--client-id", "test-client-id", "--client-secret", "test-client-secret",
+			"--timestamp", "2024-09-20T20:32:36+07:00", "--payment-code", "", "--amount", "15000"}, env: map[string]string{"BJPAY_SANDBOX_REFERENCE": ""}, code: 0, stdout: "=e99560b8ee32f2d11b5dcd6946df82b6fbe9d348b166a55c5329ca7df8e18fd9\n"},
+		{name: "sign reference left out", args: []string{"sign", "--client-id", "test-client-id", "--client-secret", "test-client-secret",
+			"--timestamp", "2024-09-20T20:32:36+07:00", "--payment-code", "GOPAY", "--amount", "15000"}, code: 2, stderr: "missing --reference"},
+		{name: "verify empty signature", args: append(append([]string{"verify"}, ref...), "--signature", ""), code: 1, stderr: "invalid: signature does not match"},
 		{name: "serve unknown flag", args: []string{"serve", "--port", "8080"}, code: 2, stderr: "flag provided but not defined: -port"},
 		{name: "serve bad seed", args: []string{"serve", "--seed", "abc"}, code: 2, stderr: `invalid value "abc" for flag -seed`},
 		{name: "serve bad log level", args: []string{"serve", "--log-level", "loud"}, code: 2, stderr: "invalid value"},
@@ -262,7 +274,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "fixture bad channel", args: []string{"fixture", "--client-id", "a", "--client-secret", "b", "--payment-code", "BITCOIN"}, code: 2, stderr: `payment code "BITCOIN" is not in the channel catalogue; expected one of VA-BNI`},
 		{name: "fixture from env", args: []string{"fixture", "--seed", "1", "--time", "2026-11-24T10:00:00+07:00", "--variant", "missing-signature"},
 			env: map[string]string{"BJPAY_SANDBOX_CLIENT_ID": "a", "BJPAY_SANDBOX_CLIENT_SECRET": "b", "BJPAY_SANDBOX_FORMAT": "curl"}, code: 0, stdout: "# missing-signature-1: a correct merchant must reject it."},
-		{name: "notify --help", args: []string{"notify", "--help"}, code: 0, stderr: "[$BJPAY_SANDBOX_URL]"},
+		{name: "notify --help", args: []string{"notify", "--help"}, code: 0, stdout: "[$BJPAY_SANDBOX_URL]"},
 		{name: "health of nothing", args: []string{"health", "--addr", "127.0.0.1:1"}, code: 1, stderr: "bjpay-sandbox health: http://127.0.0.1:1/_sandbox/health: "}, // the table cancels ctx; refusal is checked in TestPackaging
 		{name: "health bad addr", args: []string{"health", "--addr", "8080"}, code: 2, stderr: `--addr "8080" is not HOST:PORT`},
 		{name: "health bad wait", args: []string{"health", "--wait", "-1s"}, code: 2, stderr: "--wait not negative; got 3s and -1s"},
@@ -320,5 +332,44 @@ func TestAdminTransport(t *testing.T) {
 		if got[tt.path] != tt.want {
 			t.Errorf("%s: Authorization %q, want %q", tt.path, got[tt.path], tt.want)
 		}
+	}
+}
+
+// TestBannerTryWorks runs the banner's "Try:" command in a shell, as a
+// newcomer pastes it, and expects the channel list: with the public demo
+// secret, and with a secret of their own, which the command asks for.
+func TestBannerTryWorks(t *testing.T) {
+	for _, tool := range []string{"sh", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is needed to run the banner's command (.ci/run installs curl): %v", tool, err)
+			}
+			t.Skipf("%s not installed; apt-get install -y %s", tool, tool)
+		}
+	}
+	tests := []struct {
+		name  string
+		opts  serveOptions
+		stdin string // what the user types
+	}{
+		{"demo merchant", serveOptions{}, ""},
+		{"--client-secret", serveOptions{clientID: "my-id", clientSecret: "my s3cr3t 'quoted'"}, "my s3cr3t 'quoted'\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stdout, _ := startServer(t, tt.opts)
+			_, try, ok := strings.Cut(stdout.String(), "Try:\n")
+			if !ok {
+				t.Fatalf("banner has no Try: section:\n%s", stdout)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "sh", "-c", try)
+			cmd.Stdin = strings.NewReader(tt.stdin)
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), `"code":"OK"`) || !strings.Contains(string(out), `"paymentCode":"VA-BNI"`) {
+				t.Errorf("the banner's command\n%s\nanswered %v:\n%s", try, err, out)
+			}
+		})
 	}
 }

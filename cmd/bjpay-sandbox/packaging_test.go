@@ -361,7 +361,7 @@ func checkCompose(t *testing.T, img builtImage) {
 					t.Setenv(k, *v) // restored when the subtest ends
 				}
 			}
-			code, _, stderr := runCLI(t, append(c.argv[1:], "--help")...)
+			code, help, stderr := runCLI(t, append(c.argv[1:], "--help")...)
 			if code != 0 {
 				t.Fatalf("%q is not a valid command line (exit %d):\n%s", c.argv, code, stderr)
 			}
@@ -369,7 +369,7 @@ func checkCompose(t *testing.T, img builtImage) {
 				return // shares serve's environment; only --addr is its own
 			}
 			for k := range c.s.Environment {
-				if strings.HasPrefix(k, "BJPAY_SANDBOX_") && !strings.Contains(stderr, "[$"+k+"]") {
+				if strings.HasPrefix(k, "BJPAY_SANDBOX_") && !strings.Contains(help, "[$"+k+"]") {
 					t.Errorf("%s sets no flag of %q", k, c.argv[:2])
 				}
 			}

@@ -22,6 +22,7 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := newFlagSet("scenarios", "lint PATH... | list [PATH...]", scenariosExamples, stderr)
 	if len(args) == 0 || (args[0] != "lint" && args[0] != "list") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fs.SetOutput(stdout)
 			fs.Usage()
 			return errHelp
 		}

@@ -302,13 +302,15 @@ func controlAudience(exposed bool) string {
 
 // printBanner tells a newcomer where the sandbox is and how to call it.
 // The demo merchant's secret is public and printed; a secret the user gave
-// is not.
+// is not, so the "Try:" command asks for it instead, and works as printed
+// either way. Its date is UTC because BSD date (macOS) has no %:z.
 func (s *server) printBanner(w io.Writer) {
 	base := s.URL()
 	m := s.cfg.Merchants[0]
-	secret, secretArg := m.ClientSecret, m.ClientSecret
+	secret, ask, secretHeader := m.ClientSecret, "", "'X-Client-Secret: "+m.ClientSecret+"'"
 	if s.ownSecret {
-		secret, secretArg = "(as configured; not printed)", "$BJPAY_SANDBOX_CLIENT_SECRET"
+		secret, secretHeader = "(as configured; not printed)", `"X-Client-Secret: $secret"`
+		ask = "  printf 'X-Client-Secret: '; read -r secret\n"
 	}
 	var active []string
 	for _, c := range s.cfg.Channels {
@@ -330,9 +332,9 @@ func (s *server) printBanner(w io.Writer) {
   control API      %s/_sandbox/{health,transactions,deliveries,clock,scenarios}  (JSON)
 
 Try:
-  curl -s -X POST %s/api/merchant/payment-channel \
+%s  curl -s -X POST %s/api/merchant/payment-channel \
     -H 'Content-Type: application/json' -H 'X-Client-Id: %s' \
-    -H "X-Client-Secret: %s" -H "X-Request-Time: $(date +%%Y-%%m-%%dT%%H:%%M:%%S%%:z)"
+    -H %s -H "X-Request-Time: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%S+00:00)"
 
-`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), s.state, len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, base, m.ClientID, secretArg)
+`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), s.state, len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, ask, base, m.ClientID, secretHeader)
 }

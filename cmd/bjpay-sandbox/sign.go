@@ -40,18 +40,17 @@ func (in *signInput) register(fs *flag.FlagSet) {
 }
 
 // payload checks that every flag was given and builds the key and payload.
-func (in *signInput) payload(cmd string) (key, payload string, err error) {
+// A flag given as empty (--reference ”) is not missing: BJPAY's JavaScript
+// signs an empty field as it is, and so does this.
+func (in *signInput) payload(fs *flag.FlagSet) (key, payload string, err error) {
 	var missing []string
-	for _, f := range []struct{ name, v string }{
-		{"client-id", in.clientID}, {"client-secret", in.clientSecret}, {"timestamp", in.timestamp},
-		{"reference", in.reference}, {"payment-code", in.code}, {"amount", in.amnt},
-	} {
-		if f.v == "" {
-			missing = append(missing, "--"+f.name)
+	for _, name := range []string{"client-id", "client-secret", "timestamp", "reference", "payment-code", "amount"} {
+		if !isSet(fs, name) {
+			missing = append(missing, "--"+name)
 		}
 	}
 	if len(missing) > 0 {
-		return "", "", usagef("Run 'bjpay-sandbox "+cmd+" --help' for an example.", "missing %s", strings.Join(missing, ", "))
+		return "", "", usagef("Run 'bjpay-sandbox "+fs.Name()+" --help' for an example.", "missing %s", strings.Join(missing, ", "))
 	}
 	amount, err := signer.ParseAmount(in.amnt)
 	if err != nil {
@@ -67,7 +66,7 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	key, payload, err := in.payload("sign")
+	key, payload, err := in.payload(fs)
 	if err != nil {
 		return err
 	}
@@ -84,10 +83,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if sig == "" {
+	if !isSet(fs, "signature") {
 		return usagef("Run 'bjpay-sandbox verify --help' for an example.", "missing --signature")
 	}
-	key, payload, err := in.payload("verify")
+	key, payload, err := in.payload(fs)
 	if err != nil {
 		return err
 	}
@@ -98,4 +97,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintln(stdout, "valid")
 	return nil
+}
+
+// isSet reports whether the flag name was given, empty or not, on the
+// command line or in its BJPAY_SANDBOX_* variable.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
