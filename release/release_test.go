@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bjpay/bjpay-sandbox/internal/worktree"
+	"github.com/bjpay/bjpay-sandbox/release/worktree"
 )
 
 const repoRoot = ".."

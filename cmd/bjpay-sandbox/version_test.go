@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bjpay/bjpay-sandbox/internal/worktree"
+	"github.com/bjpay/bjpay-sandbox/release/worktree"
 )
 
 func TestDescribeVersion(t *testing.T) {
