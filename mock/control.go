@@ -2,12 +2,10 @@ package mock
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/gorilla/mux"
 )
@@ -49,7 +47,7 @@ func (s *Sandbox) controlRoutes(c controlRouter) {
 
 	// Scenarios: list, or load a YAML file replacing the user's scenarios.
 	c.guarded("/scenarios", s.json(s.ctlScenarios)).Methods(http.MethodGet)
-	c.guarded("/scenarios", s.json(s.ctlLoadScenarios)).Methods(http.MethodPost)
+	c.guarded("/scenarios", s.json(s.ctlLoadScenarios), yamlBody...).Methods(http.MethodPost)
 
 	// Back to the state at start.
 	c.guarded("/reset", s.json(s.ctlReset)).Methods(http.MethodPost)
@@ -60,21 +58,43 @@ type controlRouter struct {
 	r *mux.Router
 }
 
-// guarded registers a control endpoint (or dashboard page) for loopback
-// clients, clients presenting the admin token, or everyone when the
-// sandbox was started with Options.ExposeControl and no token.
-func (c controlRouter) guarded(path string, h http.Handler) *mux.Route {
+// guarded registers a control endpoint (or dashboard page): for requests
+// that name the sandbox and come from no other site (guard.go), from
+// loopback clients, clients presenting the admin token, or everyone when
+// the sandbox was started with Options.ExposeControl and no token. A body
+// must be of one of bodyTypes (JSON when none are given).
+func (c controlRouter) guarded(path string, h http.Handler, bodyTypes ...string) *mux.Route {
 	s := c.s
-	return c.r.HandleFunc(ControlPrefix+path, func(w http.ResponseWriter, r *http.Request) {
-		if err := s.admit(w, r); err != nil {
+	if len(bodyTypes) == 0 {
+		bodyTypes = jsonBody
+	}
+	return c.r.Name(guardedRoute).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := s.checkHost(r)
+		if err == nil {
+			err = checkSite(r)
+		}
+		if err == nil {
+			err = s.admit(w, r)
+		}
+		if err == nil {
+			err = checkCSRF(r)
+		}
+		if err == nil {
+			err = checkBody(r, bodyTypes)
+		}
+		if err != nil {
 			if !errors.Is(err, errRedirected) {
 				s.writeError(w, r, err)
 			}
 			return
 		}
 		h.ServeHTTP(w, r)
-	})
+	}).Path(ControlPrefix + path)
 }
+
+// guardedRoute names the routes guarded registers, so a test walking the
+// router finds them all.
+const guardedRoute = "guarded"
 
 // public registers an endpoint every client may use: it reads or changes
 // nothing a merchant's test depends on.
@@ -92,68 +112,20 @@ func (s *Sandbox) json(f func(http.ResponseWriter, *http.Request) error) http.Ha
 	})
 }
 
-// adminCookie carries the admin token for a browser.
-const adminCookie = "bjpay_sandbox_admin"
-
-// errRedirected: admit answered already (a redirect that sets the cookie).
-var errRedirected = errors.New("redirected")
-
-// admit decides whether r may use the control API and the dashboard.
-// Tokens are compared as SHA-256 digests in constant time, and never
-// appear in an answer or a log.
-func (s *Sandbox) admit(w http.ResponseWriter, r *http.Request) error {
-	if remoteAddr(r).Unmap().IsLoopback() {
-		return nil
-	}
-	if s.adminHash == nil {
-		if s.exposeCtl {
-			return nil
-		}
-		return errorf(KindForbidden, "the control API answers loopback clients only, and this request came from %s; start the sandbox with --admin-token (BJPAY_SANDBOX_ADMIN_TOKEN) to reach it from other hosts with that token", r.RemoteAddr)
-	}
-	// A browser opening a page with ?token= once gets the cookie, and the
-	// token leaves the address bar (and the history) at once.
-	if q := r.URL.Query(); r.Method == http.MethodGet && q.Has("token") {
-		if !s.isAdminToken(q.Get("token")) {
-			return errorf(KindForbidden, "the token in ?token= is not the sandbox's admin token")
-		}
-		http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: q.Get("token"), Path: ControlPrefix + "/",
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-		q.Del("token")
-		u := *r.URL
-		u.RawQuery = q.Encode()
-		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
-		return errRedirected
-	}
-	token, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !bearer {
-		token = ""
-		if c, err := r.Cookie(adminCookie); err == nil {
-			token = c.Value
-		}
-	}
-	switch {
-	case token == "":
-		w.Header().Set("WWW-Authenticate", `Bearer realm="bjpay-sandbox control API"`)
-		return errorf(KindUnauthorized, "the control API needs the admin token from clients other than loopback ones (this one is %s); send \"Authorization: Bearer <token>\", or open a dashboard page with ?token=<token> once", r.RemoteAddr)
-	case !s.isAdminToken(token):
-		return errorf(KindForbidden, "the admin token sent is not the sandbox's")
-	}
-	return nil
-}
-
-func (s *Sandbox) isAdminToken(token string) bool {
-	got := sha256.Sum256([]byte(token))
-	return subtle.ConstantTimeCompare(got[:], s.adminHash[:]) == 1
-}
-
+// writeControl answers v as indented JSON. It is encoded before anything is
+// written, so a value that cannot be encoded is an error to render, never
+// a 200 with half a body.
 func writeControl(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode the answer: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 	return nil
 }
 

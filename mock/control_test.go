@@ -241,6 +241,10 @@ func TestControlLoopbackOnly(t *testing.T) {
 		}
 		for _, tt := range tests {
 			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(`{"by":"1m"}`))
+			req.Host = sandboxHost
+			if strings.HasPrefix(tt.path, mock.ControlPrefix) {
+				req.Header.Set("Content-Type", "application/json") // as the README's curl examples send
+			}
 			req.RemoteAddr = tt.remote
 			rec := httptest.NewRecorder()
 			sb.Handler().ServeHTTP(rec, req)
@@ -367,6 +371,8 @@ func TestAdminToken(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(`{"by":"1m"}`))
+			req.Host = sandboxHost
+			req.Header.Set("Content-Type", "application/json") // as the README's curl examples send
 			req.RemoteAddr = tt.remote
 			for k, v := range tt.header {
 				req.Header.Set(k, v)

@@ -117,6 +117,8 @@ func (e *engine) create(t testing.TB, ref, notifyURL string, fields map[string]a
 func (e *engine) control(t testing.TB, method, path, body string) (int, string) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Host = sandboxHost
+	req.Header.Set("Content-Type", "application/json") // as the README's curl examples send
 	req.RemoteAddr = loopbackClient
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)

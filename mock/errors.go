@@ -30,11 +30,13 @@ const (
 	KindForbidden                    // the caller may not do this (an address not allowed, a bad token)
 	KindNotFound                     // no such thing: route, transaction, page
 	KindMethod                       // the route exists, not with this method
+	KindMisdirected                  // the Host header does not name the sandbox
 	KindConflict                     // the state forbids it: a terminal status, a taken client id
 	KindTooLarge                     // the body is over the limit
 	KindMediaType                    // the body is not of a type the route takes
 	KindUnavailable                  // the sandbox cannot now: a full backlog, a failed write; retry later
 	KindForced                       // a scenario makes the gateway fail with a status of its choice
+	KindTooMany                      // too many failed attempts: wait and retry
 )
 
 // codes maps each documented code to its documented message and the kind

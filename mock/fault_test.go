@@ -185,6 +185,7 @@ type sandboxStats struct {
 func statsOf(t testing.TB, h http.Handler) sandboxStats {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, "/_sandbox/stats", nil)
+	req.Host = sandboxHost
 	req.RemoteAddr = loopbackClient
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -203,6 +204,7 @@ func createOK(h http.Handler, ref, notifyURL string) error {
 	hdr := validHeaders()
 	hdr.Set("X-Request-Time", time.Now().Format("2006-01-02T15:04:05-07:00"))
 	req := httptest.NewRequest(http.MethodPost, createPath, bytes.NewReader(with(map[string]any{"referenceNumber": ref, "finishNotifyUrl": notifyURL, "expiredAt": nil})))
+	req.Host = sandboxHost
 	req.Header = hdr
 	req.RemoteAddr = loopbackClient
 	rec := httptest.NewRecorder()

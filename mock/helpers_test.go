@@ -111,6 +111,10 @@ type response struct {
 	Body    string
 }
 
+// sandboxHost is the Host test requests name: the sandbox as a developer
+// reaches it (httptest's example.com would be refused as DNS rebinding).
+const sandboxHost = "localhost:8080"
+
 // loopbackClient is where test requests come from: a developer's machine,
 // which the control API answers without --expose-control.
 const loopbackClient = "127.0.0.1:49152"
@@ -120,6 +124,7 @@ const loopbackClient = "127.0.0.1:49152"
 func do(t testing.TB, h http.Handler, method, path string, header http.Header, body []byte) response {
 	t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Host = sandboxHost
 	req.Header = header
 	req.RemoteAddr = loopbackClient
 	rec := httptest.NewRecorder()

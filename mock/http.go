@@ -42,6 +42,8 @@ func statusOf(e *Error) int {
 		return http.StatusNotFound
 	case KindMethod:
 		return http.StatusMethodNotAllowed
+	case KindMisdirected:
+		return http.StatusMisdirectedRequest
 	case KindConflict:
 		return http.StatusConflict
 	case KindTooLarge:
@@ -50,6 +52,8 @@ func statusOf(e *Error) int {
 		return http.StatusUnsupportedMediaType
 	case KindUnavailable:
 		return http.StatusServiceUnavailable
+	case KindTooMany:
+		return http.StatusTooManyRequests
 	case KindForced:
 		return e.Status
 	}
@@ -158,8 +162,11 @@ func (s *Sandbox) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		s.log.Info("request rejected", "method", r.Method, "path", r.URL.Path, "status", status,
 			"code", env.Code, "reason", e.Msg)
 	}
-	if e.Kind == KindUnavailable {
+	switch e.Kind {
+	case KindUnavailable:
 		w.Header().Set("Retry-After", "1")
+	case KindTooMany:
+		w.Header().Set("Retry-After", "60")
 	}
 	writeJSON(w, status, env)
 }

@@ -488,6 +488,7 @@ func TestOpenAPIConformance(t *testing.T) {
 func send(h http.Handler, ex exchange) (*http.Request, *http.Response) {
 	newRequest := func() *http.Request {
 		req := httptest.NewRequest(ex.method, ex.path, bytes.NewReader(ex.body))
+		req.Host = sandboxHost
 		req.Header = ex.header.Clone()
 		if req.Header == nil {
 			req.Header = http.Header{}

@@ -86,6 +86,15 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	action := r.PostFormValue("action")
 	v, ok := s.payState(w, r)
+	if ok {
+		// The page is public; its form is posted from the page itself, never
+		// from another site's (guard.go).
+		if err := checkSite(r); err != nil {
+			v.Message = err.(*Error).Msg
+			s.render(w, http.StatusForbidden, "pay", v)
+			return
+		}
+	}
 	if !ok {
 		return
 	}

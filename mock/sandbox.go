@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -66,6 +67,15 @@ type Options struct {
 	// opening any dashboard page with ?token=<token> once. It takes
 	// precedence over ExposeControl, which opens them to everyone.
 	AdminToken string
+	// AllowHosts are host names, besides loopback names and IP addresses,
+	// the control API and the dashboard answer to in the Host header (the
+	// name of a container, of a proxy): see guard.go. The PublicURL's host
+	// is one without saying.
+	AllowHosts []string
+	// TrustedProxies are the addresses (or CIDR ranges) of reverse proxies
+	// whose X-Forwarded-For names the client, for limiting failed token
+	// attempts per client rather than per proxy.
+	TrustedProxies []string
 	// MaxPendingNotifies bounds the notifies waiting (queued, or scheduled
 	// for a delay or a retry): beyond it creates answer 503 until the
 	// backlog drains. DefaultMaxPendingNotifies when zero.
@@ -84,6 +94,10 @@ type Options struct {
 // (64 at 100 ms each is 640 notifies a second); each costs a goroutine
 // and an idle connection.
 const DefaultNotifyWorkers = 64
+
+// MinAdminToken is the shortest admin token New accepts. [sandbox] 16
+// characters; a token the sandbox makes itself carries 128 random bits.
+const MinAdminToken = 16
 
 // DefaultMaxPendingNotifies is the default bound on waiting notifies.
 // [sandbox] A sandbox under a sustained overload (creates faster than its
@@ -112,6 +126,9 @@ type Sandbox struct {
 	exposeCtl    bool
 	maxPend      int64              // Options.MaxPendingNotifies
 	adminHash    *[sha256.Size]byte // of Options.AdminToken; nil without one
+	hosts        map[string]bool    // Options.AllowHosts and the PublicURL's host, lower case
+	proxies      []netip.Prefix     // Options.TrustedProxies
+	failures     failures           // failed token attempts by client
 	closeOnce    sync.Once
 
 	merchants merchants
@@ -130,6 +147,7 @@ func New(opts Options) (*Sandbox, error) {
 	if err := cfg.Validate("config"); err != nil {
 		return nil, fmt.Errorf("new sandbox: %w", err)
 	}
+	var err error
 	s := &Sandbox{
 		settings:   cfg.Settings,
 		channels:   make(map[string]*Channel, len(cfg.Channels)),
@@ -159,8 +177,21 @@ func New(opts Options) (*Sandbox, error) {
 		s.maxPend = DefaultMaxPendingNotifies
 	}
 	if opts.AdminToken != "" {
+		if len(opts.AdminToken) < MinAdminToken {
+			return nil, fmt.Errorf("new sandbox: the admin token has %d characters; it must have at least %d (e.g. the output of 'openssl rand -hex 16')", len(opts.AdminToken), MinAdminToken)
+		}
 		h := sha256.Sum256([]byte(opts.AdminToken))
 		s.adminHash = &h
+	}
+	if s.hosts, err = allowHosts(opts.AllowHosts, s.publicURL); err != nil {
+		return nil, fmt.Errorf("new sandbox: %w", err)
+	}
+	for _, p := range opts.TrustedProxies {
+		pfx, perr := parseIPRange(strings.TrimSpace(p))
+		if perr != nil {
+			return nil, fmt.Errorf("new sandbox: trusted proxy %q is neither an IP address nor a CIDR range such as 10.0.0.0/8", p)
+		}
+		s.proxies = append(s.proxies, pfx)
 	}
 	workers := opts.NotifyWorkers
 	if workers <= 0 {

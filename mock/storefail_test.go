@@ -146,6 +146,8 @@ func newControlRequest(method, path string) *http.Request {
 
 func newControlRequestBody(method, path, body string) *http.Request {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Host = sandboxHost
+	req.Header.Set("Content-Type", "application/json") // as the README's curl examples send
 	req.RemoteAddr = loopbackClient
 	return req
 }

@@ -95,7 +95,7 @@ func (s *Sandbox) uiRoutes(c controlRouter) {
 	c.public("/pay/{transactionNumber}/qr.svg", http.HandlerFunc(s.payQR)).Methods(http.MethodGet)
 
 	// CSS and JS of both.
-	c.public("/static/{file}", http.HandlerFunc(serveStatic)).Methods(http.MethodGet)
+	c.public("/static/{file}", http.HandlerFunc(s.serveStatic)).Methods(http.MethodGet)
 }
 
 // staticFS holds the pages' CSS and JS, one flat folder.
@@ -103,9 +103,14 @@ var staticFS, _ = fs.Sub(webFS, "web/static")
 
 // serveStatic answers an asset, revalidated on each load (no-cache): the
 // binary's assets may change between runs.
-func serveStatic(w http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) serveStatic(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["file"]
+	if _, err := fs.Stat(staticFS, name); err != nil {
+		s.notFound(w, fmt.Sprintf("There is no asset %q.", name))
+		return
+	}
 	w.Header().Set("Cache-Control", "no-cache")
-	http.ServeFileFS(w, r, staticFS, mux.Vars(r)["file"])
+	http.ServeFileFS(w, r, staticFS, name)
 }
 
 // render writes a page. Pages allow only their own scripts and styles.
@@ -141,6 +146,7 @@ type txRow struct {
 }
 
 func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
+	setCSRFCookie(w, r)
 	q := r.URL.Query()
 	filter := struct{ ClientID, Status, Reference string }{q.Get("clientId"), strings.ToUpper(q.Get("status")), strings.TrimSpace(q.Get("reference"))}
 	version := s.store.Version() // before reading, so a change during it shows next time
@@ -179,6 +185,7 @@ func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) uiTransaction(w http.ResponseWriter, r *http.Request) {
+	setCSRFCookie(w, r)
 	version := s.store.Version()
 	tx, err := s.store.GetByNumber(r.Context(), mux.Vars(r)["transactionNumber"])
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 func page(t testing.TB, h http.Handler, method, path string, form url.Values, remote string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+	req.Host = sandboxHost
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -224,7 +225,7 @@ func TestPagesGuard(t *testing.T) {
 		{"/_sandbox/pay/SBX-NONE", 404, "text/html; charset=utf-8"},
 		{"/_sandbox/static/sandbox.css", 200, "text/css; charset=utf-8"},
 		{"/_sandbox/static/dashboard.js", 200, "text/javascript; charset=utf-8"},
-		{"/_sandbox/static/nothing.js", 404, "text/plain; charset=utf-8"},
+		{"/_sandbox/static/nothing.js", 404, "text/html; charset=utf-8"},
 	}
 	for _, tt := range tests {
 		rec := page(t, e.h, "GET", tt.path, nil, "198.51.100.7:5000")

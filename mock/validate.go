@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bjpay/bjpay-sandbox/mock/notify"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
@@ -121,10 +122,21 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, error) {
 	}
 
 	// No documented code for the rest: sandbox envelopes (HTTP 400).
-	if f = req.CustomerName; f.Bad != "" {
+	switch f = req.CustomerName; {
+	case f.Bad != "":
 		return v, errorf(KindInvalid, "customerName %s", f.Bad)
+	case utf8.RuneCountInString(f.S) > maxTextLen:
+		return v, errorf(KindInvalid, "customerName is %d characters long; expected at most %d", utf8.RuneCountInString(f.S), maxTextLen)
 	}
 	v.name = f.S
+	for _, u := range []struct {
+		field string
+		f     jsonString
+	}{{"finishNotifyUrl", req.FinishNotifyURL}, {"finishReturnUrl", req.FinishReturnURL}} {
+		if len(u.f.S) > maxURLLen {
+			return v, errorf(KindInvalid, "%s is %d bytes long; expected at most %d", u.field, len(u.f.S), maxURLLen)
+		}
+	}
 	if f = req.FinishNotifyURL; f.Bad != "" {
 		return v, errorf(KindInvalid, "finishNotifyUrl %s", f.Bad)
 	} else if f.S != "" {
@@ -171,6 +183,11 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, error) {
 		}
 		v.expiredAt = t
 	}
+	if !InRange(v.expiredAt) {
+		// Only a clock set near the year 9999 gets here without an
+		// expiredAt: the default lifetime runs past what RFC 3339 writes.
+		return v, errorf(KindInvalid, "expiredAt %s is past the year 9999 (sandbox clock: %s); expected an earlier time, or set the sandbox clock back", v.expiredAt.Format(time.RFC3339), now.In(notify.WIB).Format(time.RFC3339))
+	}
 	return v, nil
 }
 
@@ -198,6 +215,8 @@ func validateItems(f jsonItems) (items []store.Item, sum int64, sumOK bool, err 
 		return nil, 0, false, codeErr(CodeInvalidItem, "items %s", f.Bad)
 	case len(f.Items) == 0:
 		return nil, 0, false, codeErr(CodeInvalidItem, "items is missing or empty; expected e.g. [{\"name\":\"MLBB Diamond - 250\",\"quantity\":1,\"amount\":58000}]")
+	case len(f.Items) > maxItems:
+		return nil, 0, false, codeErr(CodeInvalidItem, "items has %d entries; expected at most %d", len(f.Items), maxItems)
 	}
 	items = make([]store.Item, len(f.Items))
 	sumOK = true
@@ -209,6 +228,8 @@ func validateItems(f jsonItems) (items []store.Item, sum int64, sumOK bool, err 
 			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].name %s", i, it.Name.Bad)
 		case strings.TrimSpace(it.Name.S) == "":
 			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].name is missing or blank", i)
+		case utf8.RuneCountInString(it.Name.S) > maxTextLen:
+			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].name is %d characters long; expected at most %d", i, utf8.RuneCountInString(it.Name.S), maxTextLen)
 		case it.Amount.Bad != "":
 			return nil, 0, false, codeErr(CodeInvalidItem, "items[%d].amount %s", i, it.Amount.Bad)
 		case !it.Amount.Set:
@@ -240,8 +261,17 @@ func validateItems(f jsonItems) (items []store.Item, sum int64, sumOK bool, err 
 // num renders a number from a request for a message, without exponents.
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-// maxReferenceLen bounds referenceNumber. [sandbox] BJPAY documents no limit.
-const maxReferenceLen = 64
+// Bounds of the create body's free-text fields. [sandbox] BJPAY documents
+// none; these hold any real order (a name, a product title, a URL) while
+// keeping what one payment holds, and what each notify carries, to a few
+// kilobytes: without them a 1 MiB customer name made every notify attempt
+// keep a megabyte.
+const (
+	maxReferenceLen = 64   // referenceNumber, characters
+	maxTextLen      = 255  // customerName and each item's name, characters
+	maxURLLen       = 2048 // finishNotifyUrl and finishReturnUrl, bytes
+	maxItems        = 100  // entries of items
+)
 
 // validReference allows letters, digits, '-', '_' and '.'. [sandbox] BJPAY
 // says "bad format" without defining it.

@@ -69,7 +69,8 @@ type Notifier struct {
 // delivery is a Record on its way, in the generation it was sent in.
 type delivery struct {
 	Record
-	gen uint64
+	gen  uint64
+	body string // the body of its last attempt, shared by the journal entries of every attempt that sent the same
 }
 
 // New builds a notifier; Start starts its workers.
@@ -260,7 +261,12 @@ func (n *Notifier) attempt(d *delivery) {
 	p := &d.Policy
 	a := Attempt{Attempt: d.Attempts + 1, URL: d.URL}
 	sn := notify.Sign(d.Note, d.Key, n.wallNow().Add(p.TimeOffset), p.Variant)
-	a.RequestBody = string(sn.Body)
+	// The body is the same at every attempt (only the headers are signed
+	// afresh): the journal keeps it once per delivery, not once per attempt.
+	if d.body != string(sn.Body) {
+		d.body = string(sn.Body)
+	}
+	a.RequestBody = d.body
 	req, err := sn.NewRequest(n.ctx, d.URL)
 	var ctx context.Context
 	if err == nil {

@@ -14,12 +14,16 @@
     flash.className = 'flash ' + (ok ? 'ok' : 'bad');
   }
 
+  // The CSRF token the sandbox set in a cookie when it served this page; it
+  // goes back in a header on every POST, which no other site can send.
+  const csrf = () => (document.cookie.match(/(?:^|;\s*)bjpay_sandbox_csrf=([^;]*)/) || [])[1] || '';
+
   // post calls the control API and says what it answered.
   async function post(url, body, label) {
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', 'X-Sandbox-CSRF': csrf() },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const answer = await res.json().catch(() => ({}));
