@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ func (p Positions) Of(field string) Pos {
 var (
 	positionsType = reflect.TypeFor[Positions]()
 	durationType  = reflect.TypeFor[time.Duration]()
+	stringType    = reflect.TypeFor[string]()
 	timeType      = reflect.TypeFor[time.Time]()
 )
 
@@ -231,7 +233,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.value(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+			d.value(item, s.Index(i), path+"["+strconv.Itoa(i)+"]")
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -285,7 +287,7 @@ func recordItems(at Positions, name, file string, n *yaml.Node) {
 		return
 	}
 	for i, item := range n.Content {
-		at[fmt.Sprintf("%s[%d]", name, i)] = nodePos(file, item)
+		at[name+"["+strconv.Itoa(i)+"]"] = nodePos(file, item)
 	}
 }
 
@@ -400,6 +402,18 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		// yaml.v3 would store 1.5 as 1, and 1e19 as a negative number.
 		d.fail(n, path, msgWrongType, expected(v.Type(), n), describe(n))
 		return
+	}
+	// The two commonest cases without yaml.v3's decoder, which costs a
+	// few allocations a scalar; it gives the same values.
+	switch {
+	case v.Type() == stringType && n.Tag == "!!str":
+		v.SetString(n.Value)
+		return
+	case v.Type() == durationType && n.Tag == "!!str":
+		if dur, err := time.ParseDuration(n.Value); err == nil {
+			v.SetInt(int64(dur))
+			return
+		}
 	}
 	p := reflect.New(v.Type())
 	if err := n.Decode(p.Interface()); err != nil {
