@@ -26,6 +26,14 @@ func TestNotifyPolicy(t *testing.T) {
 		{"loopback without allowlist", nil, rc.URL, delivery.OutcomeDelivered, ""},
 		{"not in the allowlist", []string{"shop.test"}, rc.URL, delivery.OutcomeGaveUp, "127.0.0.1 is not in the notify allowlist"},
 		{"in the allowlist", []string{"127.0.0.0/8"}, rc.URL, delivery.OutcomeDelivered, ""},
+		// Issue 16: the forms a probe got through, and others that decode to
+		// a metadata address; a loopback merchant however written.
+		{"zoned link-local", nil, "http://[fe80::a9fe:a9fe%25eth0]/", delivery.OutcomeGaveUp, "fe80::a9fe:a9fe%eth0 is a link-local or cloud metadata address"},
+		{"IPv4-compatible", nil, "http://[::169.254.169.254]/", delivery.OutcomeGaveUp, "carries 169.254.169.254 as an IPv4-compatible address"},
+		{"NAT64", nil, "http://[64:ff9b::a9fe:a9fe]/", delivery.OutcomeGaveUp, "carries 169.254.169.254 as NAT64"},
+		{"decimal IPv4", nil, "http://2852039166/", delivery.OutcomeGaveUp, "169.254.169.254 written as one decimal number"},
+		{"Alibaba metadata in hex", nil, "http://0x64.0x64.0x64.0xc8/", delivery.OutcomeGaveUp, "100.100.100.200 written in hex"},
+		{"IPv4-mapped loopback", nil, strings.Replace(rc.URL, "127.0.0.1", "[::ffff:127.0.0.1]", 1), delivery.OutcomeDelivered, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock, _ := mock.NewSandboxClock(mock.ClockVirtual, 1)

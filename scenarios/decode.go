@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ func (p Positions) Of(field string) Pos {
 var (
 	positionsType = reflect.TypeFor[Positions]()
 	durationType  = reflect.TypeFor[time.Duration]()
+	stringType    = reflect.TypeFor[string]()
 	timeType      = reflect.TypeFor[time.Time]()
 )
 
@@ -43,7 +45,9 @@ var (
 // errors, reported together as an ErrorList of file:line:col messages sorted
 // by position. Keys are matched as yaml.v3 matches them: the `yaml` tag's
 // name, else the field name in lower case (the ",inline" option is not
-// supported). Anchors, aliases and merge keys (<<) work as in yaml.v3.
+// supported). Anchors, aliases and merge keys (<<) work as in yaml.v3, but
+// what aliases add to the document is bounded by MaxAliasText and
+// MaxAliasNodes, and crossing either is reported at the alias.
 // Scalars are converted by yaml.v3's rules, except that a number with a
 // fractional part, or one out of range, is never accepted for an integer.
 //
@@ -87,7 +91,6 @@ func Decode(file string, data []byte, v any) error {
 		file:      file,
 		errs:      &errs,
 		expanding: map[*yaml.Node]*yaml.Node{},
-		budget:    10*len(data) + 10_000,
 	}
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		// An explicit null at the top would otherwise leave v untouched
@@ -117,21 +120,54 @@ type decoder struct {
 	// lets a problem with the aliased value as a whole, such as a mapping
 	// where a number belongs, be reported where the alias is used.
 	expanding map[*yaml.Node]*yaml.Node
-	// budget is how many more values the walk may visit. Without aliases a
-	// document has fewer values than bytes; with them it can grow
-	// exponentially ("billion laughs"), which yaml.v3 guards against only
-	// when it decodes into Go values itself.
-	budget int
+	// outer is the alias being expanded that is written in the document
+	// itself (not inside an anchored value), nil when none is: what aliases
+	// add to the document is counted while it is set, and a limit crossed
+	// is reported there.
+	outer *yaml.Node
+	// aliasText and aliasNodes are what aliases have added so far: bytes of
+	// keys and scalars, and values. Without a bound a document grows
+	// exponentially with aliases of aliases ("billion laughs"), or by the
+	// length of a long value with each alias to it; yaml.v3 guards against
+	// the first only when it decodes into Go values itself.
+	aliasText, aliasNodes int
+	// over is set once a limit is crossed: the walk stops there.
+	over bool
 }
 
-// spend takes one value from the budget and reports whether the walk may go
-// on; the first time it may not, it says why.
+// spend counts n against the limits on what aliases add, when it is being
+// decoded through an alias, and reports whether the walk may go on; the
+// first time it may not, it says why, at the alias.
 func (d *decoder) spend(n *yaml.Node) bool {
-	d.budget--
-	if d.budget == -1 {
-		d.fail(n, "", "%s", msgExcessiveAliasing)
+	if d.outer == nil || d.over {
+		return !d.over
 	}
-	return d.budget >= 0
+	d.aliasNodes++
+	if n.Kind == yaml.ScalarNode {
+		d.aliasText += len(n.Value)
+	}
+	switch {
+	case d.aliasText > MaxAliasText:
+		d.over = true
+		d.errs.Add(nodePos(d.file, d.outer), msgAliasText, d.outer.Value, d.aliasText, MaxAliasText)
+	case d.aliasNodes > MaxAliasNodes:
+		d.over = true
+		d.errs.Add(nodePos(d.file, d.outer), msgAliasNodes, d.outer.Value, MaxAliasNodes)
+	}
+	return !d.over
+}
+
+// through runs f as part of the expansion of alias via, when via is not
+// nil and no other is under way: for the values a merge key brought in,
+// which are decoded after the merge has been followed.
+func (d *decoder) through(via *yaml.Node, f func()) {
+	if via == nil || d.outer != nil {
+		f()
+		return
+	}
+	d.outer = via
+	defer func() { d.outer = nil }()
+	f()
 }
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
@@ -164,7 +200,7 @@ func (d *decoder) follow(n *yaml.Node, path string, f func(*yaml.Node)) {
 	}
 	d.expanding[n.Alias] = n
 	defer delete(d.expanding, n.Alias)
-	f(n.Alias)
+	d.through(n, func() { f(n.Alias) })
 }
 
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
@@ -197,7 +233,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.value(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+			d.value(item, s.Index(i), path+"["+strconv.Itoa(i)+"]")
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -236,7 +272,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 			at[name] = nodePos(d.file, e.val)
 			recordItems(at, name, d.file, e.val)
 		}
-		d.value(e.val, v.Field(idx), joinPath(path, name))
+		d.through(e.via, func() { d.value(e.val, v.Field(idx), joinPath(path, name)) })
 	}
 }
 
@@ -251,7 +287,7 @@ func recordItems(at Positions, name, file string, n *yaml.Node) {
 		return
 	}
 	for i, item := range n.Content {
-		at[fmt.Sprintf("%s[%d]", name, i)] = nodePos(file, item)
+		at[name+"["+strconv.Itoa(i)+"]"] = nodePos(file, item)
 	}
 }
 
@@ -272,14 +308,17 @@ func (d *decoder) dictionary(n *yaml.Node, v reflect.Value, path string) {
 		key := reflect.New(v.Type().Key()).Elem()
 		d.scalar(e.key, key, p)
 		elem := reflect.New(v.Type().Elem()).Elem()
-		d.value(e.val, elem, p)
+		d.through(e.via, func() { d.value(e.val, elem, p) })
 		m.SetMapIndex(key, elem)
 	}
 	v.Set(m)
 }
 
 // entry is one key and its value in a mapping.
-type entry struct{ key, val *yaml.Node }
+type entry struct {
+	key, val *yaml.Node
+	via      *yaml.Node // the alias it was reached through, if any
+}
 
 // entries lists the keys of mapping n once each, with keys from merge keys
 // (<<) expanded after those written in n. As in yaml.v3, a key written in n
@@ -300,7 +339,7 @@ func (d *decoder) entries(n *yaml.Node, path string, report bool) []entry {
 			merged = append(merged, d.merge(val, path)...)
 			continue
 		}
-		own = append(own, entry{key: k, val: val})
+		own = append(own, entry{key: k, val: val, via: d.outer})
 	}
 	first := make(map[string]*yaml.Node, len(own)+len(merged))
 	out := make([]entry, 0, len(own)+len(merged))
@@ -363,6 +402,18 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		// yaml.v3 would store 1.5 as 1, and 1e19 as a negative number.
 		d.fail(n, path, msgWrongType, expected(v.Type(), n), describe(n))
 		return
+	}
+	// The two commonest cases without yaml.v3's decoder, which costs a
+	// few allocations a scalar; it gives the same values.
+	switch {
+	case v.Type() == stringType && n.Tag == "!!str":
+		v.SetString(n.Value)
+		return
+	case v.Type() == durationType && n.Tag == "!!str":
+		if dur, err := time.ParseDuration(n.Value); err == nil {
+			v.SetInt(int64(dur))
+			return
+		}
 	}
 	p := reflect.New(v.Type())
 	if err := n.Decode(p.Interface()); err != nil {

@@ -24,5 +24,10 @@
 // timeout, retries after 1m, 5m, 15m, 1h and 6h, the valid variant), so that
 // validation judges what the file says rather than what was filled in.
 //
+// A file is bounded (limits.go): in size, in what its aliases add, in
+// scenarios, steps, duplicates, retries and the length of its texts, so that
+// no file or upload can exhaust the sandbox. Scenario.Notifies says how many
+// notifies one payment can cause.
+//
 // The package never logs and never imports the sandbox itself.
 package scenarios

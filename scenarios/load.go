@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // LibraryFile is the File of the embedded library's scenarios, and the file
@@ -117,8 +118,11 @@ func readError(path string, err error) *Error {
 
 // parse decodes and validates one file, leaving out the check that names are
 // unique (which may span files) and the defaults (which come after every
-// check has passed).
+// check has passed). A file over MaxFileSize is not decoded at all.
 func parse(file string, data []byte) ([]Scenario, ErrorList) {
+	if len(data) > MaxFileSize {
+		return nil, ErrorList{{Pos: offsetPos(file, data, MaxFileSize), Msg: fmt.Sprintf(msgFileTooBig, len(data), MaxFileSize)}}
+	}
 	var f fileSchema
 	if err := Decode(file, data, &f); err != nil {
 		var errs ErrorList
@@ -147,6 +151,20 @@ func finish(list []Scenario) []Scenario {
 		}
 	}
 	return list
+}
+
+// offsetPos is the position of the byte at offset off in data, counting
+// lines as YAML does (\n, \r\n or a lone \r ends one) and columns in
+// characters.
+func offsetPos(file string, data []byte, off int) Pos {
+	data = data[:off]
+	line, start := 1, 0
+	for i, c := range data {
+		if c == '\n' || c == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			line, start = line+1, i+1
+		}
+	}
+	return Pos{File: file, Line: line, Col: utf8.RuneCount(data[start:]) + 1}
 }
 
 func indexes(n int) []int {

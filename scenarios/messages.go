@@ -25,7 +25,9 @@ const (
 	msgBadMerge       = "the merge key << expects a mapping or a list of mappings, got %s"
 	msgSyntax         = "invalid YAML: "
 
-	msgExcessiveAliasing = "aliases expand the document to far more values than the file holds; expected fewer nested aliases"
+	msgFileTooBig = "file is %d bytes, over the limit of %d bytes (256 KiB) for a scenario file, which falls here; expected a smaller file, such as these scenarios split across files"
+	msgAliasText  = "alias *%s brings the text aliases add to the document to %d bytes, over the limit of %d (1 MiB); expected fewer aliases of long values"
+	msgAliasNodes = "alias *%s brings the values aliases add to the document over the limit of %d; expected fewer aliases, or aliases of aliases nested less deep"
 )
 
 func unknownKeyMsg(key, path string, names []string) string {

@@ -6,14 +6,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// The limits validation enforces. BJPAY documents none of them; they keep a
-// scenario from stalling the sandbox or a merchant's test run by accident.
+// Limits on durations, besides those of limits.go. BJPAY documents none of
+// them; they keep a scenario from stalling the sandbox or a merchant's test
+// run by accident.
 const (
-	maxLatency    = time.Minute     // create.latency
-	maxTimeout    = 5 * time.Minute // delivery.timeout
-	maxDuplicates = 10              // delivery.duplicates
+	maxLatency = time.Minute     // create.latency
+	maxTimeout = 5 * time.Minute // delivery.timeout
 )
 
 // errorCodes are the documented BJPAY error codes (bjpay-api.md §1), the
@@ -63,9 +64,16 @@ func (c *checker) file(f *fileSchema, whole Pos) {
 		c.errs.Add(at(f.At, "scenarios", whole), "scenarios: expected a list of at least one scenario, got none")
 	}
 	top := at(f.At, "", whole)
-	for i := range f.Scenarios {
+	list := f.Scenarios
+	if len(list) > MaxScenarios {
+		c.errs.Add(at(f.At, fmt.Sprintf("scenarios[%d]", MaxScenarios), top),
+			"scenarios: %d scenarios, over the limit of %d per file (this is scenarios[%d]); expected at most %d, such as these split across files",
+			len(list), MaxScenarios, MaxScenarios, MaxScenarios)
+		list = list[:MaxScenarios] // the rest are not checked: the file is refused anyway
+	}
+	for i := range list {
 		path := fmt.Sprintf("scenarios[%d]", i)
-		c.scenario(&f.Scenarios[i], path, at(f.At, fmt.Sprintf("scenarios[%d]", i), top))
+		c.scenario(&list[i], path, at(f.At, path, top))
 	}
 }
 
@@ -74,11 +82,18 @@ func (c *checker) scenario(s *Scenario, path string, whole Pos) {
 	switch {
 	case !written(s.At, "name") || s.Name == "":
 		c.add(here, path, `name is missing; expected a name such as "paid-after-delay"`)
+	case utf8.RuneCountInString(s.Name) > MaxNameLength:
+		c.add(at(s.At, "name", here), path+".name", `%d characters, over the limit of %d; expected a shorter name such as "paid-after-delay"`,
+			utf8.RuneCountInString(s.Name), MaxNameLength)
 	case !namePattern.MatchString(s.Name):
 		c.add(at(s.At, "name", here), path+".name",
 			`expected lower-case letters, digits and dashes, starting with a letter or digit (such as "paid-after-delay"), got %s`, quote(s.Name))
 	}
 
+	if n := utf8.RuneCountInString(s.Description); n > MaxDescriptionLength {
+		c.add(at(s.At, "description", here), path+".description",
+			"%d characters, over the limit of %d; expected a shorter description (what the scenario does, for listings)", n, MaxDescriptionLength)
+	}
 	c.match(&s.Match, path+".match", at(s.At, "match", here))
 	c.create(&s.Create, path+".create", at(s.At, "create", here))
 	c.timeline(s, path, here)
@@ -136,6 +151,9 @@ func (c *checker) match(m *Match, path string, whole Pos) {
 		if m.Reference == "" {
 			c.add(at(m.At, "reference", whole), path+".reference",
 				`expected a regular expression such as "^DELAY-", got an empty string; leave reference out to match every reference`)
+		} else if n := utf8.RuneCountInString(m.Reference); n > MaxReferenceLength {
+			c.add(at(m.At, "reference", whole), path+".reference",
+				`%d characters, over the limit of %d; expected a shorter regular expression, such as "^DELAY-"`, n, MaxReferenceLength)
 		} else if _, err := regexp.Compile(m.Reference); err != nil {
 			c.add(at(m.At, "reference", whole), path+".reference",
 				`%s is not a valid RE2 regular expression (%s); expected one such as "^DELAY-"`,
@@ -206,9 +224,17 @@ func (c *checker) timeline(s *Scenario, scenarioPath string, whole Pos) {
 		prev      time.Duration
 		paid      = -1 // index of the step that ends the payment, if any
 		listWhole = at(s.At, "timeline", whole)
+		steps     = s.Timeline
 	)
-	for i := range s.Timeline {
-		st := &s.Timeline[i]
+	if len(steps) > MaxSteps {
+		name := fmt.Sprintf("timeline[%d]", MaxSteps)
+		c.add(at(s.At, name, listWhole), scenarioPath+".timeline",
+			"%d steps, over the limit of %d per scenario (this is %s); expected at most %d, since each step can send a notify to the merchant",
+			len(steps), MaxSteps, name, MaxSteps)
+		steps = steps[:MaxSteps] // the rest are not checked: the file is refused anyway
+	}
+	for i := range steps {
+		st := &steps[i]
 		name := fmt.Sprintf("timeline[%d]", i)
 		path := scenarioPath + "." + name
 		here := at(st.At, "", at(s.At, name, listWhole))
@@ -271,7 +297,15 @@ func (c *checker) delivery(d *Delivery, path string, whole Pos) {
 		c.add(at(d.At, "timeout", whole), path+".timeout",
 			"expected a duration above 0s and at most %s, got %s", duration(maxTimeout), duration(d.Timeout))
 	}
-	for i, r := range d.Retries {
+	retries := d.Retries
+	if len(retries) > MaxRetries {
+		item := fmt.Sprintf("retries[%d]", MaxRetries)
+		c.add(at(d.At, item, at(d.At, "retries", whole)), path+".retries",
+			"%d retries, over the limit of %d (this is %s); expected at most %d delays",
+			len(retries), MaxRetries, item, MaxRetries)
+		retries = retries[:MaxRetries]
+	}
+	for i, r := range retries {
 		if r <= 0 {
 			item := fmt.Sprintf("retries[%d]", i)
 			c.add(at(d.At, item, whole), path+"."+item, "expected a delay above 0s, got %s", duration(r))
@@ -280,9 +314,9 @@ func (c *checker) delivery(d *Delivery, path string, whole Pos) {
 	if d.Delay < 0 {
 		c.add(at(d.At, "delay", whole), path+".delay", "expected a duration of 0s or more, got %s", duration(d.Delay))
 	}
-	if d.Duplicates < 0 || d.Duplicates > maxDuplicates {
+	if d.Duplicates < 0 || d.Duplicates > MaxDuplicates {
 		c.add(at(d.At, "duplicates", whole), path+".duplicates",
-			"expected 0 to %d extra deliveries, got %d", maxDuplicates, d.Duplicates)
+			"expected 0 to %d extra deliveries, got %d", MaxDuplicates, d.Duplicates)
 	}
 	if written(d.At, "variant") && !slices.Contains(variants, d.Variant) {
 		c.add(at(d.At, "variant", whole), path+".variant",

@@ -15,31 +15,30 @@ import (
 // docs say nothing about it. A sandbox reachable from a team's network
 // posts to any URL a create call names, so without a policy it would be a
 // way to reach what only the sandbox's host can: cloud metadata services
-// above all. Link-local addresses (169.254.0.0/16, fe80::/10, which hold
-// the metadata services of AWS, GCP and Azure) and AWS's IPv6 metadata
-// address fd00:ec2::254 are refused unless allowed explicitly; loopback
-// and private addresses are allowed, because merchants under test run
-// there. An allowlist (Options.Allow, serve --notify-allow) narrows
-// notifies to the hosts it names.
+// above all. Link-local addresses and the cloud metadata addresses listed
+// in refusedRanges (outbound_addr.go) are refused unless an allowlist entry
+// covers them; loopback and private addresses are allowed, because
+// merchants under test run there. An allowlist (Options.Allow, serve
+// --notify-allow) narrows notifies to the hosts it names.
 //
-// Addresses are checked when the connection is dialled, after name
-// resolution, so a name that resolves to a refused address (DNS
-// rebinding included) is refused too.
-
-// refusedNets are never dialled unless an allowlist entry covers them.
-var refusedNets = []netip.Prefix{
-	netip.MustParsePrefix("169.254.0.0/16"),
-	netip.MustParsePrefix("fe80::/10"),
-	netip.MustParsePrefix("fd00:ec2::254/128"),
-}
+// Addresses are classified, not strings: an address is checked without
+// its zone, an IPv4-mapped one as IPv4, and every IPv4 address it carries
+// (NAT64, 6to4, Teredo, ISATAP, IPv4-compatible) as if it were dialled
+// itself. A URL whose host is an IP literal, in any form a URL parser or a
+// resolver reads (2852039166, 0xa9fea9fe, 0251.0376.0251.0376,
+// [fe80::1%25eth0]), is checked before anything is dialled; every address
+// is checked again when the connection is dialled, after name resolution,
+// so a name that resolves to a refused address (DNS rebinding included) is
+// refused too.
 
 type outboundPolicy struct {
 	names []string       // allowed host names, lower case
 	nets  []netip.Prefix // allowed addresses
 }
 
-// parseNotifyAllow reads allowlist entries: host names (shop.test), IP
-// addresses or CIDR ranges (10.0.0.0/8).
+// parseAllow reads allowlist entries: host names (shop.test), IP
+// addresses or CIDR ranges (10.0.0.0/8). Addresses are kept as they are
+// classified: without a zone, IPv4-mapped ones as IPv4.
 func parseAllow(entries []string) (outboundPolicy, error) {
 	var p outboundPolicy
 	for _, e := range entries {
@@ -54,10 +53,21 @@ func parseAllow(entries []string) (outboundPolicy, error) {
 			if err != nil {
 				return p, fmt.Errorf("%q is not a CIDR range; expected e.g. 10.0.0.0/8", e)
 			}
+			if pfx.Addr().Is4In6() && pfx.Bits() >= 96 { // ::ffff:10.0.0.0/104 is 10.0.0.0/8
+				pfx = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-96)
+			}
 			p.nets = append(p.nets, pfx.Masked())
 		default:
-			if ip, err := netip.ParseAddr(strings.Trim(e, "[]")); err == nil {
-				p.nets = append(p.nets, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+			ip, err := netip.ParseAddr(strings.Trim(e, "[]"))
+			if err != nil {
+				var ok bool
+				if ip, _, ok = legacyIPv4(e); !ok {
+					ip = netip.Addr{}
+				}
+			}
+			if ip.IsValid() {
+				ip = unzone(ip)
+				p.nets = append(p.nets, netip.PrefixFrom(ip, ip.BitLen()))
 				continue
 			}
 			if strings.ContainsAny(e, ":@?# ") {
@@ -76,10 +86,30 @@ func (r *refusal) Error() string { return "refused by the sandbox's notify polic
 
 type allowedByNameKey struct{}
 
-// checkURL applies the allowlist to u's host before anything is sent, and
+// restricts reports whether an allowlist was given.
+func (p *outboundPolicy) restricts() bool { return len(p.names) > 0 || len(p.nets) > 0 }
+
+// covers reports whether an allowlist entry covers ip (which has no zone).
+func (p *outboundPolicy) covers(ip netip.Addr) bool {
+	for _, n := range p.nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkURL checks u's host before anything is sent: an IP literal, in any
+// form, as the address it is; a host name against the allowlist. It
 // returns the context the dial is made under.
 func (p *outboundPolicy) checkURL(ctx context.Context, u *url.URL) (context.Context, error) {
-	if len(p.names) == 0 && len(p.nets) == 0 {
+	ip, written, err := hostAddress(u)
+	switch {
+	case err != nil:
+		return ctx, &refusal{err.Error()}
+	case ip.IsValid():
+		return ctx, p.checkIP(ctx, ip, written)
+	case !p.restricts():
 		return ctx, nil
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
@@ -88,8 +118,8 @@ func (p *outboundPolicy) checkURL(ctx context.Context, u *url.URL) (context.Cont
 			return context.WithValue(ctx, allowedByNameKey{}, true), nil
 		}
 	}
-	if _, err := netip.ParseAddr(host); err == nil || len(p.nets) > 0 {
-		return ctx, nil // the address is checked when it is dialled
+	if len(p.nets) > 0 {
+		return ctx, nil // the addresses it resolves to are checked when dialled
 	}
 	return ctx, &refusal{fmt.Sprintf("host %q is not in the notify allowlist (%s)", host, p.describe())}
 }
@@ -100,21 +130,29 @@ func (p *outboundPolicy) checkAddr(ctx context.Context, address string) error {
 	if err != nil {
 		return &refusal{fmt.Sprintf("cannot read the address %q", address)}
 	}
-	ip := ap.Addr().Unmap()
-	for _, n := range p.nets {
-		if n.Contains(ip) {
-			return nil
+	return p.checkIP(ctx, ap.Addr(), ap.Addr().String())
+}
+
+// checkIP checks ip (written is how messages name it): neither ip nor any
+// IPv4 address it carries may be in a refused range, unless an allowlist
+// entry covers that very address; and with an allowlist, ip must be
+// covered by one, or the URL's host named by one.
+func (p *outboundPolicy) checkIP(ctx context.Context, ip netip.Addr, written string) error {
+	ip = unzone(ip)
+	if r := refusedRangeOf(ip); r != nil && !p.covers(ip) {
+		return &refusal{fmt.Sprintf("%s is a link-local or cloud metadata address (%s: %s); allow it explicitly with --notify-allow %s if you mean it",
+			written, r, r.why, r)}
+	}
+	for _, e := range embeddedIPv4(ip) {
+		if r := refusedRangeOf(e.addr); r != nil && !p.covers(e.addr) {
+			return &refusal{fmt.Sprintf("%s carries %s as %s, and that is a link-local or cloud metadata address (%s: %s); allow both explicitly with --notify-allow %s,%s if you mean it",
+				written, e.addr, e.how, r, r.why, r, ip)}
 		}
 	}
-	for _, n := range refusedNets {
-		if n.Contains(ip) {
-			return &refusal{fmt.Sprintf("%s is a link-local or cloud metadata address; allow it explicitly with --notify-allow %s if you mean it", ip, n)}
-		}
-	}
-	if byName, _ := ctx.Value(allowedByNameKey{}).(bool); byName || len(p.names) == 0 && len(p.nets) == 0 {
+	if byName, _ := ctx.Value(allowedByNameKey{}).(bool); byName || !p.restricts() || p.covers(ip) {
 		return nil
 	}
-	return &refusal{fmt.Sprintf("%s is not in the notify allowlist (%s)", ip, p.describe())}
+	return &refusal{fmt.Sprintf("%s is not in the notify allowlist (%s)", written, p.describe())}
 }
 
 func (p *outboundPolicy) describe() string {
