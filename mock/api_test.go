@@ -2,6 +2,7 @@ package mock_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -236,4 +237,50 @@ func TestIPAllowlist(t *testing.T) {
 	if r := post(t, h, channelsPath, nil); r.Status != 200 {
 		t.Errorf("allowed address: got %d %s", r.Status, r.Body)
 	}
+}
+
+// TestFieldBounds: the create body's free-text fields, URLs and items are
+// bounded; at the bound a create passes, past it the answer names the
+// field, its length and the bound.
+func TestFieldBounds(t *testing.T) {
+	sb := newSandbox(t, mock.Config{})
+	h := sb.Handler()
+	items := func(n int, name string) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = map[string]any{"name": name, "quantity": 1, "amount": 1000}
+		}
+		return out
+	}
+	longURL := func(n int) string { return "https://shop.test/" + strings.Repeat("a", n-len("https://shop.test/")) }
+	for i, tt := range []struct {
+		name   string
+		fields map[string]any
+		code   string // "OK", a documented code, or the sandbox's HTTP status
+		says   string
+	}{
+		{"name at the bound", map[string]any{"customerName": strings.Repeat("é", 255)}, "OK", ""},
+		{"name past the bound", map[string]any{"customerName": strings.Repeat("é", 256)}, "400", "customerName is 256 characters long; expected at most 255"},
+		{"a megabyte of name", map[string]any{"customerName": strings.Repeat("x", 1<<20-1000)}, "400", "expected at most 255"},
+		{"item name at the bound", map[string]any{"items": items(1, strings.Repeat("x", 255)), "totalAmount": 1000, "paymentCode": "QRIS"}, "OK", ""},
+		{"item name past the bound", map[string]any{"items": items(1, strings.Repeat("x", 256)), "totalAmount": 1000, "paymentCode": "QRIS"}, "15", "items[0].name is 256 characters long; expected at most 255"},
+		{"100 items", map[string]any{"items": items(100, "x"), "totalAmount": 100000}, "OK", ""},
+		{"101 items", map[string]any{"items": items(101, "x"), "totalAmount": 101000}, "15", "items has 101 entries; expected at most 100"},
+		{"notify URL at the bound", map[string]any{"finishNotifyUrl": longURL(2048)}, "OK", ""},
+		{"notify URL past the bound", map[string]any{"finishNotifyUrl": longURL(2049)}, "400", "finishNotifyUrl is 2049 bytes long; expected at most 2048"},
+		{"return URL past the bound", map[string]any{"finishReturnUrl": longURL(4096)}, "400", "finishReturnUrl is 4096 bytes long"},
+	} {
+		tt.fields["referenceNumber"] = fmt.Sprintf("BOUND-%d", i)
+		r := post(t, h, createPath, with(tt.fields))
+		if r.Code != tt.code || !strings.Contains(r.Body, tt.says) {
+			t.Errorf("%s: %d %s; want code %s saying %q", tt.name, r.Status, trim(r.Body), tt.code, tt.says)
+		}
+	}
+}
+
+func trim(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
 }

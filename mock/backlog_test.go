@@ -2,6 +2,7 @@ package mock_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
+	"github.com/bjpay/bjpay-sandbox/scenarios"
 )
 
 // TestBacklogBound: with the notify backlog at its limit, creates answer
@@ -58,4 +60,53 @@ func TestBacklogBound(t *testing.T) {
 		r := do(t, e.h, http.MethodPost, createPath, header, with(map[string]any{"referenceNumber": "BL-AFTER", "expiredAt": nil}))
 		return r.Status == http.StatusOK
 	})
+}
+
+// TestScenarioNotifiesCount: every notify a scenario's timeline will send
+// counts against the bound, before the payment is made: a scenario of many
+// duplicated notify steps cannot turn one create into more notifies than
+// the sandbox may hold, and steps planned but not yet due count too.
+func TestScenarioNotifiesCount(t *testing.T) {
+	var steps strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&steps, "      - {after: %dh, notify: PAID}\n", i+1)
+	}
+	user, err := scenarios.Parse("amplify.yaml", []byte(`scenarios:
+  - name: amplify
+    match: {reference: "^AMP-"}
+    timeline:
+`+steps.String()+`    delivery: {duplicates: 9}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := user[0].Notifies(); n != 510 { // (1+9) × (50 notify steps + the expiry's)
+		t.Fatalf("Notifies() = %d, want 510", n)
+	}
+	for _, tt := range []struct {
+		max    int
+		status []int // of creates AMP-0, AMP-1, ...
+	}{
+		{500, []int{503}},            // one payment's worth is over the bound
+		{1000, []int{200, 503}},      // the first's 500 planned notifies count for the second
+		{2000, []int{200, 200, 200}}, // 3 × 500 planned, each under the bound when made
+	} {
+		t.Run(strconv.Itoa(tt.max), func(t *testing.T) {
+			clock, _ := mock.NewSandboxClock(mock.ClockVirtual, 1)
+			sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Clock: clock, Seed: 1, Scenarios: user, MaxPendingNotifies: tt.max})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sb.Start()
+			defer sb.Close(context.Background())
+			header := validHeaders()
+			header.Set("X-Request-Time", time.Now().Format(time.RFC3339))
+			for i, want := range tt.status {
+				r := do(t, sb.Handler(), http.MethodPost, createPath, header, with(map[string]any{"referenceNumber": fmt.Sprintf("AMP-%d", i), "expiredAt": nil}))
+				if r.Status != want || want == 503 && !strings.Contains(r.Body, `scenario \"amplify\" would add up to 510`) {
+					t.Errorf("create AMP-%d with the bound at %d: %d %s; want %d", i, tt.max, r.Status, r.Body, want)
+				}
+			}
+		})
+	}
 }

@@ -70,18 +70,20 @@ func (s *Sandbox) retryLater(err error, job func()) {
 // by skipUntil (none when it is zero).
 func (s *Sandbox) planSteps(tx *store.Transaction, sc *scenarios.Scenario, skipUntil time.Time) {
 	id := idOf(tx)
+	cost := int64(1 + max(tx.Delivery.Duplicates, 0)) // the notifies of one step
 	for _, step := range sc.Timeline {
 		at := tx.CreatedAt.Add(step.After)
 		if !skipUntil.IsZero() && !at.After(skipUntil) {
 			continue
 		}
+		s.promised.Add(cost)
 		switch {
 		case step.Status != "":
 			status, name := step.Status, sc.Name
-			s.sched.At(at, func() { s.step(id, status, name) })
+			s.sched.At(at, func() { s.promised.Add(-cost); s.step(id, status, name) })
 		case step.Notify != "":
 			status := step.Notify
-			s.sched.At(at, func() { s.stepNotify(id, status) })
+			s.sched.At(at, func() { s.promised.Add(-cost); s.stepNotify(id, status) })
 		}
 	}
 }

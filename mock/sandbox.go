@@ -133,6 +133,9 @@ type Sandbox struct {
 
 	merchants merchants
 	scenarios atomic.Pointer[[]scenarios.Scenario] // user's, then the library
+	// promised counts the notifies scenario steps will send once they come
+	// (each step's share, duplicates included), for the pending bound.
+	promised atomic.Int64
 }
 
 // New builds a sandbox on opts and takes up what its store holds:

@@ -55,6 +55,7 @@ func (s *Sandbox) SetClock(t time.Time) {
 func (s *Sandbox) Reset() error {
 	s.notifier.Discard()
 	s.sched.reset()
+	s.promised.Store(0)
 	err := s.store.Reset(context.Background())
 	s.merchants.reset()
 	s.clock.Set(s.wallNow())
