@@ -31,7 +31,7 @@ import (
 // default reports/screenshots at the repository root.
 
 // browser starts a headless Chromium for the test and returns its context.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, flags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := os.Getenv("BJPAY_CHROMIUM")
 	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -59,6 +59,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
 	)
+	opts = append(opts, flags...)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
@@ -297,4 +298,133 @@ func TestBrowserDirectChannels(t *testing.T) {
 		chromedp.WaitVisible(`//tr[td/a[text()="BROWSER-VA"]]//span[text()="EXPIRED"]`),
 	)
 	waitFor(t, "the VA EXPIRED notify", func() bool { return merchant.notified("BROWSER-VA", "EXPIRED") })
+}
+
+// TestBrowserCrossSite: a page of another site, open in the developer's
+// browser (which has the dashboard open too, cookies and all), tries every
+// kind of request a page can make against the control API, the dashboard
+// and the hosted page: fetches as simple requests, form posts (with the
+// JSON-in-a-text/plain-form trick), image loads. None of them changes or
+// reads anything. The browser reaching the sandbox under another host name
+// (DNS rebinding) reads nothing either. Then the dashboard's own button
+// still works.
+func TestBrowserCrossSite(t *testing.T) {
+	ctx := browser(t, chromedp.Flag("host-resolver-rules", "MAP rebind.test 127.0.0.1"))
+	sandbox := liveSandbox(t)
+	tx := createPayment(t, sandbox.URL, "XSITE-1", "DANA", nil)
+	clockBefore := getBody(t, sandbox.URL+"/_sandbox/clock")
+
+	// The developer's dashboard, open: its CSRF cookie is in the browser.
+	inBrowser(t, ctx, "dashboard", chromedp.Navigate(sandbox.URL+"/_sandbox/"), chromedp.WaitVisible(`//a[text()="XSITE-1"]`))
+
+	// The other site: localhost is another site than 127.0.0.1.
+	target := sandbox.URL
+	attacks := []string{
+		`fetch(T+"/_sandbox/transactions/XSITE-1/pay", {method: "POST", mode: "no-cors", credentials: "include"})`,
+		`fetch(T+"/_sandbox/clock/advance", {method: "POST", mode: "no-cors", credentials: "include", body: '{"by":"48h"}'})`,
+		`fetch(T+"/_sandbox/clock/advance", {method: "POST", mode: "no-cors", credentials: "include", headers: {"Content-Type": "text/plain"}, body: '{"by":"48h"}'})`,
+		`fetch(T+"/_sandbox/merchants", {method: "POST", mode: "no-cors", credentials: "include", body: '{"clientId":"evil","clientSecret":"evil-secret"}'})`,
+		`fetch(T+"/_sandbox/scenarios", {method: "POST", mode: "no-cors", credentials: "include", body: 'scenarios:\n  - {name: evil, match: {reference: "^"}, create: {status: 503}}\n'})`,
+		`fetch(T+"/_sandbox/transactions", {credentials: "include"}).then(r => r.text()).then(b => { leaked += b })`,
+		`form(T+"/_sandbox/transactions/XSITE-1/fail", "text/plain", '{"x":"', '"}')`,
+		`form(T+"/_sandbox/clock/advance", "text/plain", '{"by":"48h","x":"', '"}')`,
+		`form(T+"/_sandbox/reset", "application/x-www-form-urlencoded", "x", "1")`,
+		`form(T+"/_sandbox/pay/` + tx.TransactionNumber + `", "application/x-www-form-urlencoded", "action", "cancel")`,
+		`img(T+"/_sandbox/reset")`,
+	}
+	page := `<!doctype html><title>attacker</title><body><script>
+const T = ` + fmt.Sprintf("%q", target) + `;
+let leaked = "";
+function form(action, enctype, name, value) {
+  return new Promise((done) => {
+    const frame = document.createElement("iframe");
+    frame.name = "f" + Math.random().toString(36).slice(2);
+    frame.onload = () => done();
+    document.body.appendChild(frame);
+    const f = document.createElement("form");
+    f.method = "POST"; f.action = action; f.enctype = enctype; f.target = frame.name;
+    const i = document.createElement("input");
+    i.name = name; i.value = value; f.appendChild(i);
+    document.body.appendChild(f);
+    f.submit();
+    setTimeout(done, 3000);
+  });
+}
+function img(src) {
+  return new Promise((done) => { const i = new Image(); i.onload = i.onerror = () => done(); i.src = src; });
+}
+Promise.allSettled([` + strings.Join(attacks, ",\n") + `]).then(() => {
+  document.title = "done";
+  document.body.dataset.leaked = leaked;
+});
+</script></body>`
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, page)
+	}))
+	t.Cleanup(attacker.Close)
+	attackerURL := strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1)
+	inBrowser(t, ctx, "the other site's page", chromedp.Navigate(attackerURL))
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(pctx, chromedp.Poll[bool](`document.title === "done"`)); err != nil {
+		t.Fatalf("the other site's page did not finish its attacks: %v", err)
+	}
+	leaked, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.leaked`))
+	if strings.Contains(leaked, "XSITE-1") {
+		t.Errorf("the other site read the transactions: %q", leaked)
+	}
+
+	// Nothing changed.
+	got := getBody(t, sandbox.URL+"/_sandbox/transactions/XSITE-1")
+	if !strings.Contains(got, `"status": "PENDING"`) {
+		t.Errorf("after the attacks XSITE-1 is not PENDING: %s", got)
+	}
+	if moved := clockNow(t, getBody(t, sandbox.URL+"/_sandbox/clock")).Sub(clockNow(t, clockBefore)); moved > time.Hour {
+		t.Errorf("the clock moved %s", moved)
+	}
+	if ms := getBody(t, sandbox.URL+"/_sandbox/merchants"); strings.Contains(ms, "evil") {
+		t.Errorf("the other site made a merchant: %s", ms)
+	}
+	if sc := getBody(t, sandbox.URL+"/_sandbox/scenarios"); strings.Contains(sc, "evil") {
+		t.Errorf("the other site loaded a scenario: %s", sc)
+	}
+
+	// The sandbox under another name, as after DNS rebinding: the browser
+	// reads a refusal, not the transactions.
+	port := sandbox.URL[strings.LastIndex(sandbox.URL, ":")+1:]
+	inBrowser(t, ctx, "rebinding", chromedp.Navigate("http://rebind.test:"+port+"/_sandbox/transactions"))
+	rebound, _ := chromedp.Run(ctx, chromedp.Text(`body`))
+	if !strings.Contains(rebound, `"421"`) || strings.Contains(rebound, "XSITE-1") {
+		t.Errorf("the sandbox under another host name answered: %q", rebound)
+	}
+
+	// The dashboard's own Pay button works.
+	inBrowser(t, ctx, "pay from the dashboard",
+		chromedp.Navigate(sandbox.URL+"/_sandbox/ui/transactions/"+tx.TransactionNumber),
+		chromedp.Click(`//button[contains(., "Pay")]`),
+		chromedp.WaitVisible(`//h1[contains(., "PAID")]`),
+	)
+}
+
+// clockNow reads the time of a clock answer.
+func clockNow(t *testing.T, body string) time.Time {
+	t.Helper()
+	var c struct{ Now time.Time }
+	if err := json.Unmarshal([]byte(body), &c); err != nil {
+		t.Fatalf("clock answer %q: %v", body, err)
+	}
+	return c.Now
+}
+
+// getBody GETs url from the test, as curl would.
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -398,5 +399,83 @@ func TestAdminToken(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTokenGuessing: the admin token is at least 16 characters; its
+// scheme is read in any case; ten wrong tokens in a minute from one client
+// stop that client (not others) for the rest of the minute, the right
+// token included; behind a trusted proxy, clients are told apart by
+// X-Forwarded-For, which an untrusted peer cannot set for itself.
+func TestTokenGuessing(t *testing.T) {
+	if _, err := mock.New(mock.Options{AdminToken: "fifteen-chars-x"}); err == nil || !strings.Contains(err.Error(), "at least 16") {
+		t.Errorf("a 15-character admin token: %v, want an error asking for 16", err)
+	}
+	const token = "sixteen-chars-ok"
+	sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Seed: 1, AdminToken: token, ExposeControl: true, TrustedProxies: []string{"10.0.0.0/8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sb.Handler()
+	get := func(remote, auth, forwarded string) int {
+		req := httptest.NewRequest(http.MethodGet, "/_sandbox/clock", nil)
+		req.Host, req.RemoteAddr = sandboxHost, remote
+		req.Header.Set("Authorization", auth)
+		if forwarded != "" {
+			req.Header.Set("X-Forwarded-For", forwarded)
+		}
+		return serve(h, req).Code
+	}
+	if code := get("172.18.0.1:5000", "bearer "+token, ""); code != http.StatusOK {
+		t.Errorf("lower-case scheme: %d, want 200", code)
+	}
+	if code := get("172.18.0.1:5000", "BEARER  "+token, ""); code != http.StatusOK {
+		t.Errorf("upper-case scheme, two spaces: %d, want 200", code)
+	}
+	for i := range 10 {
+		if code := get("172.18.0.2:5000", "Bearer wrong-token-"+strconv.Itoa(i), ""); code != http.StatusForbidden {
+			t.Fatalf("wrong token %d: %d, want 403", i+1, code)
+		}
+	}
+	if code := get("172.18.0.2:5001", "Bearer "+token, ""); code != http.StatusTooManyRequests {
+		t.Errorf("the right token after ten wrong ones: %d, want 429", code)
+	}
+	if code := get("172.18.0.3:5000", "Bearer "+token, ""); code != http.StatusOK {
+		t.Errorf("another client: %d, want 200", code)
+	}
+	// Behind the proxy 10.0.0.1: ten wrong tokens from one forwarded client.
+	for i := range 10 {
+		get("10.0.0.1:4000", "Bearer wrong-"+strconv.Itoa(i), "198.51.100.7")
+	}
+	if code := get("10.0.0.1:4000", "Bearer "+token, "198.51.100.7"); code != http.StatusTooManyRequests {
+		t.Errorf("the guessing client behind the proxy: %d, want 429", code)
+	}
+	if code := get("10.0.0.1:4000", "Bearer "+token, "198.51.100.8"); code != http.StatusOK {
+		t.Errorf("another client behind the same proxy: %d, want 200", code)
+	}
+	// An untrusted peer's X-Forwarded-For is not believed: it is still 172.18.0.2.
+	if code := get("172.18.0.2:5002", "Bearer "+token, "192.0.2.99"); code != http.StatusTooManyRequests {
+		t.Errorf("a stopped client naming another in X-Forwarded-For: %d, want 429", code)
+	}
+}
+
+// TestClockAtTheEndOfTime: with the clock set near the year 9999, a create
+// whose expiry would pass it is refused, and the lists still answer JSON.
+func TestClockAtTheEndOfTime(t *testing.T) {
+	e := newEngine(t, "")
+	if code, body := e.control(t, http.MethodPost, "/_sandbox/clock/set", `{"now":"9999-12-31T12:00:00Z"}`); code != http.StatusOK {
+		t.Fatalf("set the clock: %d %s", code, body)
+	}
+	h := validHeaders()
+	h.Set("X-Request-Time", time.Now().Format(time.RFC3339))
+	r := do(t, e.h, http.MethodPost, createPath, h, with(map[string]any{"referenceNumber": "END-1", "expiredAt": nil}))
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "past the year 9999") {
+		t.Errorf("create at the end of time: %d %s; want 400 saying why", r.Status, r.Body)
+	}
+	for _, path := range []string{"/_sandbox/transactions", "/_sandbox/deliveries", "/_sandbox/stats", "/_sandbox/clock"} {
+		code, body := e.control(t, http.MethodGet, path, "")
+		if code != http.StatusOK || !json.Valid([]byte(body)) || strings.TrimSpace(body) == "" {
+			t.Errorf("GET %s at the end of time: %d %q; want 200 with JSON", path, code, body)
+		}
 	}
 }

@@ -48,6 +48,8 @@ type serveOptions struct {
 	exposeCtl    bool
 	pprofAddr    string
 	notifyAllow  []string
+	allowHosts   []string
+	proxies      []string
 	adminToken   string
 	tlsCert      string
 	tlsKey       string
@@ -80,6 +82,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
 	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API and dashboard (/_sandbox/...), with the --admin-token; needed in a container whose control API is called from outside it")
 	fs.StringVar(&o.adminToken, "admin-token", "", "`TOKEN` clients other than loopback ones present to use the control API and dashboard (Authorization: Bearer TOKEN); prefer $BJPAY_SANDBOX_ADMIN_TOKEN, which ps does not show")
+	fs.Func("allow-host", "also answer the control API and dashboard under the host `NAME` in the Host header (a container's service name, a proxy's); comma-separated or repeated. Loopback names, IP addresses and the --public-url host need none: other names are refused (421) to stop DNS rebinding", func(v string) error {
+		o.allowHosts = append(o.allowHosts, strings.Split(v, ",")...)
+		return nil
+	})
+	fs.Func("trusted-proxy", "`ADDRESS` or CIDR range of a reverse proxy in front of the sandbox whose X-Forwarded-For names the client, so wrong admin tokens are limited per client, not per proxy; comma-separated or repeated", func(v string) error {
+		o.proxies = append(o.proxies, strings.Split(v, ",")...)
+		return nil
+	})
 	fs.Func("notify-allow", "only send notifies to these `HOSTS`: names, IP addresses or CIDR ranges, comma-separated or repeated (default: anywhere but link-local and cloud metadata addresses)", func(v string) error {
 		o.notifyAllow = append(o.notifyAllow, strings.Split(v, ",")...)
 		return nil
@@ -90,6 +100,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve Go's pprof profiles on `HOST:PORT` (a loopback address), for performance work; see PERFORMANCE.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if o.adminToken != "" && len(o.adminToken) < mock.MinAdminToken {
+		return usagef("", "--admin-token has %d characters; it must have at least %d, e.g. the output of 'openssl rand -hex 16'", len(o.adminToken), mock.MinAdminToken)
 	}
 	if o.exposeCtl && o.adminToken == "" {
 		return usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--expose-control needs --admin-token: clients from other hosts present it (Authorization: Bearer TOKEN); set BJPAY_SANDBOX_ADMIN_TOKEN, e.g. to the output of 'openssl rand -hex 16'")
@@ -182,7 +195,8 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	}
 	sb, err := mock.New(mock.Options{Config: cfg, Store: st, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
 		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl,
-		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow, MaxPendingNotifies: o.maxPending})
+		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow, MaxPendingNotifies: o.maxPending,
+		AllowHosts: o.allowHosts, TrustedProxies: o.proxies})
 	if err != nil {
 		st.Close()
 		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "%v", err)
