@@ -55,6 +55,7 @@ type serveOptions struct {
 	tlsKey       string
 	maxPending   int
 	dataDir      string
+	maxConns     int
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -79,6 +80,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	fs.IntVar(&o.workers, "notify-workers", mock.DefaultNotifyWorkers, "`N` notifies in flight at most")
 	fs.IntVar(&o.maxPending, "max-pending-notifies", mock.DefaultMaxPendingNotifies, "`N` notifies waiting for delivery at most; beyond, creates answer 503 until they drain")
+	fs.IntVar(&o.maxConns, "max-conns", 0, maxConnsUsage)
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
 	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API and dashboard (/_sandbox/...), with the --admin-token; needed in a container whose control API is called from outside it")
 	fs.StringVar(&o.adminToken, "admin-token", "", "`TOKEN` clients other than loopback ones present to use the control API and dashboard (Authorization: Bearer TOKEN); prefer $BJPAY_SANDBOX_ADMIN_TOKEN, which ps does not show")
@@ -185,6 +187,10 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	if o.workers < 1 {
 		return nil, usagef("", "--notify-workers is %d; expected at least 1", o.workers)
 	}
+	maxConns, err := connLimit(o.maxConns, o.workers)
+	if err != nil {
+		return nil, err
+	}
 	seed := o.seed
 	if seed == 0 {
 		seed = rand.Int64N(1<<31-1) + 1 // gofakeit treats 0 as "random, unreported"
@@ -215,6 +221,9 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 		sb.Close(context.Background())
 		return nil, fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
+	conns := newConnLimiter(ln, maxConns) // under TLS: it counts TCP connections
+	ln = conns
+	log.Info("connection limit", "max_conns", maxConns)
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
@@ -232,6 +241,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
+			ConnState:         conns.trackState,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		ownSecret: ownSecret,
