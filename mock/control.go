@@ -378,7 +378,7 @@ func (s *Sandbox) ctlResend(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ids := s.notify(&tx, tx.Status)
-		writeControl(w, http.StatusAccepted, resendView{tx.ReferenceNumber, tx.Status, tx.policy.variant, tx.FinishNotifyURL, ids})
+		writeControl(w, http.StatusAccepted, resendView{tx.ReferenceNumber, tx.Status, tx.policy.variant, tx.policy.variant.why(), tx.FinishNotifyURL, ids})
 		return
 	}
 
@@ -424,17 +424,20 @@ func (s *Sandbox) ctlResend(w http.ResponseWriter, r *http.Request) {
 		p.retries = []time.Duration{}
 	}
 	ids := s.notifyAs(&tx, note, &p)
-	writeControl(w, http.StatusAccepted, resendView{tx.ReferenceNumber, note.Status, p.variant, tx.FinishNotifyURL, ids})
+	writeControl(w, http.StatusAccepted, resendView{tx.ReferenceNumber, note.Status, p.variant, p.variant.why(), tx.FinishNotifyURL, ids})
 }
 
 // resendView answers a notify request: what is being sent, and the delivery
 // ids to look for in /_sandbox/deliveries.
 type resendView struct {
-	ReferenceNumber string   `json:"referenceNumber"`
-	Status          string   `json:"status"`
-	Variant         Variant  `json:"variant"`
-	NotifyURL       string   `json:"notifyUrl"`
-	DeliveryIDs     []string `json:"deliveryIds"`
+	ReferenceNumber string  `json:"referenceNumber"`
+	Status          string  `json:"status"`
+	Variant         Variant `json:"variant"`
+	// Why is the variant's sentence (SignedNotify.Why): what was signed and
+	// what is sent, so a test harness can say why a merchant must refuse it.
+	Why         string   `json:"why"`
+	NotifyURL   string   `json:"notifyUrl"`
+	DeliveryIDs []string `json:"deliveryIds"`
 }
 
 func (s *Sandbox) ctlDeliveries(w http.ResponseWriter, r *http.Request) {
