@@ -45,7 +45,7 @@ func writeDemoDriver(t *testing.T, bug shop.Bug, checkout bool, sandboxURL, sand
 	yaml := "sandbox:\n  " + sandboxLine + "\nmerchant:\n  clientId: m-1\n  clientSecret: s-1\n  notifyUrl: " + merchant.URL + "/webhook/bjpay\n"
 	if checkout {
 		yaml += "  checkout:\n    method: POST\n    url: " + merchant.URL + "/checkout\n    body: '{\"amount\": {{.Amount}}, \"paymentCode\": \"{{.PaymentCode}}\"}'\n    referenceNumber: referenceNumber\n" +
-			"  orderStatus:\n    method: GET\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n"
+			"  orderStatus:\n    method: GET\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n    credited: credited\n    within: 1s\n"
 	}
 	path := filepath.Join(t.TempDir(), "merchant.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -76,17 +76,17 @@ func TestTestCommand(t *testing.T) {
 		stderr   string
 	}{
 		{name: "correct merchant", checkout: true, code: 0,
-			stdout: []string{"@required 7 passed, 0 failed; @recommended 8 passed, 0 failed", "Result: PASS\n"}},
+			stdout: []string{"@required 13 passed, 0 failed; @recommended 11 passed, 0 failed", "Result: PASS\n"}},
 		{name: "correct merchant strict concurrent", checkout: true, args: []string{"--strict", "--concurrency", "4"}, code: 0,
 			stdout: []string{"Result: PASS\n"}},
 		{name: "signature not checked", bug: shop.BugSkipSignature, checkout: true, code: 1,
 			stdout: []string{"FAILED @required: A notify that BJPAY did not sign as sent is refused (wrong-key)", "merchant answered: HTTP 200", "Result: FAIL: the integration does not do what BJPAY's docs oblige"}},
 		{name: "duplicates refused", bug: shop.BugDuplicate409, checkout: true, code: 0,
-			stdout: []string{"FAILED @recommended: A duplicate notify", "Result: PASS, with recommended practice not followed"}},
+			stdout: []string{"FAILED @recommended: A duplicate PAID notify", "Result: PASS, with recommended practice not followed"}},
 		{name: "duplicates refused strict", bug: shop.BugDuplicate409, checkout: true, args: []string{"--strict"}, code: 1,
 			stdout: []string{"Result: FAIL (--strict)"}},
 		{name: "required only", bug: shop.BugDuplicate409, checkout: true, args: []string{"--tags", "@required", "--strict"}, code: 0,
-			stdout: []string{"@required 7 passed, 0 failed; @recommended 0 passed, 0 failed"}},
+			stdout: []string{"@required 13 passed, 0 failed; @recommended 0 passed, 0 failed"}},
 		{name: "notify receiver only", checkout: false, code: 0,
 			stdout: []string{"Not run, for lack of merchant.checkout in the driver file (3):", "  - A payment made through the checkout becomes paid", "Not checked, for lack of merchant.orderStatus"}},
 		{name: "no scenario selected", checkout: true, args: []string{"--tags", "@nothing"}, code: 1, stdout: []string{"no scenario ran"}},
