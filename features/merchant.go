@@ -115,7 +115,7 @@ func InitializeConformance(c Conformance) func(*godog.ScenarioContext) {
 			return ctx, nil
 		})
 		sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
-			c.Recorder.finish(s.Name, err)
+			c.Recorder.finish(s.Name, err, ctx.Err() != nil)
 			return ctx, nil
 		})
 		isolateClock(sc, func() sandboxAPI { return w.api })

@@ -24,6 +24,9 @@ type Record struct {
 	Cause string
 	// Exchanges are the requests, in the order they were sent.
 	Exchanges []Exchange
+	// Interrupted says the scenario failed because the run was stopped
+	// while it was under way (its context was done).
+	Interrupted bool
 }
 
 // Exchange is one request and its answer, as a report shows them.
@@ -85,18 +88,23 @@ func (r *Recorder) add(scenario string, x Exchange) {
 	rec.Exchanges = append(rec.Exchanges, x)
 }
 
-// finish records the cause of a scenario's failure.
-func (r *Recorder) finish(scenario string, err error) {
-	if r == nil {
-		return
-	}
-	var f *failure
-	if !errors.As(err, &f) {
+// finish records how a scenario failed: the cause of its failure, or that
+// the run was interrupted under it.
+func (r *Recorder) finish(scenario string, err error, interrupted bool) {
+	if r == nil || err == nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rec := r.records[scenario]; rec != nil {
+	rec := r.records[scenario]
+	if rec == nil {
+		return
+	}
+	var f *failure
+	switch {
+	case interrupted:
+		rec.Interrupted = true
+	case errors.As(err, &f):
 		rec.Cause = f.cause
 	}
 }
