@@ -260,10 +260,16 @@ func (s sandboxAPI) waitAttempt(ctx context.Context, clientID, ref, what string,
 	}
 }
 
-// clockLock isolates the scenarios tagged @clock: they run alone, because
-// moving the sandbox clock expires every payment due in between. Every
-// other scenario holds it shared.
-var clockLock sync.RWMutex
+// clockLocks isolate the scenarios tagged @clock: they run alone on their
+// sandbox, because moving its clock expires every payment due in between.
+// Every other scenario holds its sandbox's lock shared. Runs against other
+// sandboxes (suites run side by side in one test binary) do not wait.
+var clockLocks sync.Map // sandbox base URL → *sync.RWMutex
+
+func clockLock(base string) *sync.RWMutex {
+	l, _ := clockLocks.LoadOrStore(strings.TrimRight(base, "/"), new(sync.RWMutex))
+	return l.(*sync.RWMutex)
+}
 
 // clockTag marks a scenario that moves the sandbox clock.
 const clockTag = "@clock"
@@ -282,31 +288,33 @@ func isolateClock(sc *godog.ScenarioContext, api func() sandboxAPI) {
 		before    clockState
 		wallStart time.Time
 	)
+	var lock *sync.RWMutex
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+		lock = clockLock(api().base)
 		exclusive = false
 		for _, t := range s.Tags {
 			exclusive = exclusive || t.Name == clockTag
 		}
 		if !exclusive {
-			clockLock.RLock()
+			lock.RLock()
 			return ctx, nil
 		}
-		clockLock.Lock()
+		lock.Lock()
 		wallStart = time.Now()
 		if err := api().control(ctx, http.MethodGet, "/clock", nil, &before); err != nil {
-			clockLock.Unlock()
+			lock.Unlock()
 			exclusive = false
-			clockLock.RLock()
+			lock.RLock()
 			return ctx, err
 		}
 		return ctx, nil
 	})
 	sc.After(func(ctx context.Context, s *godog.Scenario, _ error) (context.Context, error) {
 		if !exclusive {
-			clockLock.RUnlock()
+			lock.RUnlock()
 			return ctx, nil
 		}
-		defer clockLock.Unlock()
+		defer lock.Unlock()
 		back := before.Now
 		if before.Mode != "virtual" {
 			back = back.Add(time.Since(wallStart))
