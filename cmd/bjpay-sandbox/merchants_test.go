@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The merchants of features/testdata/merchants are shops written the way
+// Python (Flask), PHP (the built-in server, plain files) and Node
+// (node:http) teams write them, each with a switch, MISTAKE, for
+// realistic mistakes of its own, and a correct mode; the Python one also
+// has a queue-based correct mode (QUEUE=1: acknowledge at once, apply half
+// a second later). .ci/run installs their interpreters; without one a test
+// fails in CI and skips elsewhere.
+const merchantsDir = "../../features/testdata/merchants"
+
+// Scenario names, as the reports give them.
+const (
+	scValid      = "A valid PAID notify is acknowledged and pays the order"
+	scRetried    = "A duplicate PAID notify is acknowledged again and credits the order once (as BJPAY retries it)"
+	scConcurrent = "A duplicate PAID notify is acknowledged again and credits the order once (at the same time)"
+	scStaysPaidE = "A paid order stays paid when a later EXPIRED notify arrives"
+	scStaysPaidF = "A paid order stays paid when a later FAILED notify arrives"
+	scAhead      = "A notify stamped further ahead than the replay window is refused"
+	scCanonical  = "A notify whose JSON is formatted differently is accepted"
+	scUnknown    = "A valid notify for an order the merchant never created is acknowledged"
+	scE2EPaid    = "A payment made through the checkout becomes paid"
+	scE2EExpired = "An unpaid payment that expires never becomes paid"
+)
+
+func scForged(status, variant string) string {
+	if status == "PAID" {
+		return "A notify that BJPAY did not sign as sent is refused (" + variant + ")"
+	}
+	return "A forged " + status + " notify is refused and leaves the order as it was (" + variant + ")"
+}
+
+// merchantRuns are the cases: each merchant's correct modes pass --strict,
+// and each mistake fails exactly the scenarios listed.
+var merchantRuns = []struct {
+	lang, mistake string
+	queue         bool
+	fail          []string
+}{
+	{lang: "python"},
+	{lang: "python", queue: true},
+	{lang: "python", mistake: "wallet-every-paid", fail: []string{scRetried, scConcurrent}},
+	{lang: "python", mistake: "amount-as-string", fail: []string{scValid, scRetried, scConcurrent, scStaysPaidE, scStaysPaidF, scCanonical, scE2EPaid, scE2EExpired}},
+	{lang: "python", mistake: "ignore-status", fail: []string{scE2EExpired}},
+	{lang: "python", mistake: "past-only-window", fail: []string{scAhead}},
+	{lang: "php"},
+	{lang: "php", mistake: "verify-paid-only", fail: []string{
+		scForged("EXPIRED", "wrong-key"), scForged("EXPIRED", "missing-signature"), scForged("EXPIRED", "tampered-signature"),
+		scForged("FAILED", "wrong-key"), scForged("FAILED", "missing-signature"), scForged("FAILED", "tampered-signature")}},
+	{lang: "php", mistake: "number-format", fail: validRefusedAll},
+	{lang: "php", mistake: "regex-fields", fail: []string{scCanonical}},
+	{lang: "php", mistake: "unknown-500", fail: []string{scUnknown}},
+	{lang: "node"},
+	{lang: "node", mistake: "key-without-colon", fail: validRefusedAll},
+	{lang: "node", mistake: "unverified-unknown", fail: []string{scForged("PAID", "reference-changed")}},
+	{lang: "node", mistake: "double-credit-race", fail: []string{scConcurrent}},
+	{lang: "node", mistake: "unknown-404", fail: []string{scUnknown}},
+}
+
+// validRefusedAll is every scenario that needs a valid notify acknowledged.
+var validRefusedAll = []string{scValid, scRetried, scConcurrent, scStaysPaidE, scStaysPaidF, scCanonical, scUnknown, scE2EPaid, scE2EExpired}
+
+// interpreter returns the command line that serves lang's shop on addr,
+// or why it cannot be run here.
+func interpreter(lang, addr string) ([]string, string) {
+	var argv []string
+	var probe *exec.Cmd
+	switch lang {
+	case "python":
+		argv, probe = []string{"python3", "app.py"}, exec.Command("python3", "-c", "import flask")
+	case "php":
+		argv, probe = []string{"php", "-S", addr, "index.php"}, exec.Command("php", "--version")
+	case "node":
+		argv, probe = []string{"node", "server.js"}, exec.Command("node", "--version")
+	}
+	if out, err := probe.CombinedOutput(); err != nil {
+		return nil, lang + " merchant: " + strings.Join(probe.Args, " ") + ": " + err.Error() + " " + strings.TrimSpace(string(out)) + " (.ci/run installs it)"
+	}
+	return argv, ""
+}
+
+// startMerchant starts lang's shop on addr, calling the sandbox at
+// sandboxAddr, with env (MISTAKE=..., QUEUE=1); it is killed when the test
+// ends. output collects what it prints.
+func startMerchant(t *testing.T, argv []string, lang, addr, sandboxAddr string, output *syncBuffer, env ...string) error {
+	_, port, _ := strings.Cut(addr, ":")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = filepath.Join(merchantsDir, lang)
+	cmd.Env = append(os.Environ(), "PORT="+port, "BJPAY_BASE_URL=http://"+sandboxAddr, "DATA_DIR="+t.TempDir(),
+		"BJPAY_CLIENT_ID=2f9d6a0e-1c3b-4d5e-8f70-123456789abc", "BJPAY_CLIENT_SECRET=merchant-secret", "PYTHONUNBUFFERED=1")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdout, cmd.Stderr = output, output
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its children go with it
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	})
+	return nil
+}
+
+// merchantDriver writes lang's driver file with the addresses of a run.
+func merchantDriver(t *testing.T, lang, merchantAddr, sandboxAddr string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(merchantsDir, lang, "merchant.yaml"))
+	if err != nil {
+		return "", err
+	}
+	yaml := strings.NewReplacer("127.0.0.1:3000", merchantAddr, "127.0.0.1:18080", sandboxAddr).Replace(string(data))
+	path := filepath.Join(t.TempDir(), "merchant.yaml")
+	return path, os.WriteFile(path, []byte(yaml), 0o600)
+}
+
+// merchantOutcome is what one run of the suite against a merchant gave.
+type merchantOutcome struct {
+	code           int
+	stdout, stderr string
+	failed         []string
+	merchantOutput string
+	took           time.Duration
+	err            error // the run could not be made
+}
+
+// runAgainstMerchant starts the merchant and runs the suite against it
+// with --strict, as a merchant's CI would.
+func runAgainstMerchant(t *testing.T, argv []string, lang, merchantAddr, sandboxAddr string, env ...string) merchantOutcome {
+	var o merchantOutcome
+	output := &syncBuffer{}
+	defer func() { o.merchantOutput = output.String() }()
+	if o.err = startMerchant(t, argv, lang, merchantAddr, sandboxAddr, output, env...); o.err != nil {
+		return o
+	}
+	driver, err := merchantDriver(t, lang, merchantAddr, sandboxAddr)
+	if o.err = err; err != nil {
+		return o
+	}
+	report := filepath.Join(t.TempDir(), "cucumber.json")
+	begin := time.Now()
+	o.code, o.stdout, o.stderr = runCLI(t, "test", "--merchant", driver, "--strict", "--concurrency", "4", "--wait", "20s",
+		"--format", "progress", "--format", "cucumber:"+report)
+	o.took = time.Since(begin)
+	if data, err := os.ReadFile(report); err == nil {
+		o.failed = failedIn(data)
+	}
+	return o
+}
+
+// TestMerchantsInOtherLanguages runs `bjpay-sandbox test --strict` against
+// every merchant mode: each correct one passes, each mistake fails exactly
+// the scenarios that catch it. The runs go side by side, six at a time,
+// since they mostly wait on reads through orderStatus.within; each subtest
+// then checks its own.
+func TestMerchantsInOtherLanguages(t *testing.T) {
+	missing := map[string]string{}
+	results := make([]chan merchantOutcome, len(merchantRuns))
+	slots := make(chan struct{}, 6)
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait) // before the merchants are killed
+	for i, mr := range merchantRuns {
+		results[i] = make(chan merchantOutcome, 1)
+		addr, sandboxAddr := freeAddr(t), freeAddr(t)
+		argv, why := interpreter(mr.lang, addr)
+		if why != "" {
+			missing[mr.lang] = why
+			continue
+		}
+		var env []string
+		if mr.mistake != "" {
+			env = append(env, "MISTAKE="+mr.mistake)
+		}
+		if mr.queue {
+			env = append(env, "QUEUE=1")
+		}
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			results[i] <- runAgainstMerchant(t, argv, mr.lang, addr, sandboxAddr, env...)
+		})
+	}
+	for i, mr := range merchantRuns {
+		mode := mr.mistake
+		switch {
+		case mr.queue:
+			mode = "queue"
+		case mode == "":
+			mode = "correct"
+		}
+		t.Run(mr.lang+"/"+mode, func(t *testing.T) {
+			if why := missing[mr.lang]; why != "" {
+				if os.Getenv("CI") != "" {
+					t.Fatal(why)
+				}
+				t.Skip(why + "; CI installs it and fails without it")
+			}
+			o := <-results[i]
+			if o.err != nil {
+				t.Fatalf("%v\nmerchant:\n%s", o.err, o.merchantOutput)
+			}
+			want := slices.Sorted(slices.Values(mr.fail))
+			slices.Sort(o.failed)
+			wantCode := map[bool]int{true: 0, false: 1}[len(want) == 0]
+			if o.code != wantCode || !slices.Equal(o.failed, want) {
+				t.Errorf("exit %d, want %d; failed scenarios:\n  %s\nwant:\n  %s\nstdout:\n%s\nstderr:\n%s\nmerchant:\n%s",
+					o.code, wantCode, strings.Join(o.failed, "\n  "), strings.Join(want, "\n  "), o.stdout, o.stderr, o.merchantOutput)
+			}
+			t.Logf("exit %d, %d scenario(s) failed as they must, in %s", o.code, len(o.failed), o.took.Round(100*time.Millisecond))
+		})
+	}
+}
+
+// failedIn returns the names of the failed scenarios of a cucumber report.
+func failedIn(report []byte) []string {
+	var features []struct {
+		Elements []struct {
+			Name  string `json:"name"`
+			Steps []struct {
+				Result struct{ Status string } `json:"result"`
+			} `json:"steps"`
+		} `json:"elements"`
+	}
+	if json.Unmarshal(bytes.TrimSpace(report), &features) != nil {
+		return []string{"(the cucumber report is not JSON)"}
+	}
+	var failed []string
+	for _, f := range features {
+		for _, sc := range f.Elements {
+			if slices.ContainsFunc(sc.Steps, func(st struct {
+				Result struct{ Status string } `json:"result"`
+			}) bool {
+				return st.Result.Status == "failed"
+			}) {
+				failed = append(failed, sc.Name)
+			}
+		}
+	}
+	return failed
+}
