@@ -3,6 +3,7 @@ package features
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -165,10 +166,14 @@ func InitializeConformance(c Conformance) func(*godog.ScenarioContext) {
 
 // record keeps an exchange for the scenario's report.
 func (w *merchantWorld) record(title string, x *exchange) {
-	w.c.Recorder.add(w.scenario, Exchange{Title: title, Request: x.request(), Answer: x.answer()})
+	w.c.Recorder.add(w.scenario, Exchange{Title: title, Request: dedent(x.request()), Answer: dedent(x.answer())})
 }
 
 // recordAttempt keeps a notify attempt for the scenario's report.
 func (w *merchantWorld) recordAttempt(a *attempt, why string) {
-	w.c.Recorder.add(w.scenario, Exchange{Title: "notify " + a.label(), Request: a.request(), Answer: a.answer(), Why: why})
+	w.c.Recorder.add(w.scenario, Exchange{Title: "notify " + a.label(), Request: dedent(a.request()), Answer: dedent(a.answer()), Why: why})
 }
+
+// dedent removes the indentation transcripts have in a step's message,
+// where they stand under a label.
+func dedent(s string) string { return strings.ReplaceAll(s, "\n            ", "\n") }
