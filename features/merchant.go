@@ -21,8 +21,9 @@ const (
 	DefaultDeliveryWait = 15 * time.Second
 	// DefaultCallTimeout bounds each call to the merchant (its checkout,
 	// its order status) when neither Conformance.CallTimeout nor the
-	// driver's merchant.timeout says otherwise: as long as the sandbox
-	// waits for a notify's answer.
+	// driver's merchant.timeout says otherwise. [sandbox] BJPAY's docs
+	// name no timeout; this is as long as the sandbox waits for a notify's
+	// answer.
 	DefaultCallTimeout = 10 * time.Second
 	// sandboxTimeout is the sandbox's default notify timeout.
 	sandboxTimeout = 10 * time.Second

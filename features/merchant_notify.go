@@ -162,7 +162,7 @@ func (a *attempt) mustBeAcknowledged() error {
 	case s >= 300 && s < 400:
 		return failf(cause, "%s it answered a redirect, HTTP %d, which BJPAY does not follow (it would retry the notify for hours)\n%s", head, s, a)
 	default:
-		return failf(cause, "%s it refused it with HTTP %d, a business refusal of a validly signed notify: acknowledge every notify that verifies (even for an order you do not know or have already applied) and act on it or not, or BJPAY retries it for hours\n%s", head, s, a)
+		return failf(cause, "%s it refused it with HTTP %d: a business refusal of a notify that is validly signed and matches the order, its reason in the answer below (BJPAY would retry it for hours; a notify for an order already applied, or unknown, is acknowledged too)\n%s", head, s, a)
 	}
 }
 
@@ -189,6 +189,8 @@ func (w *merchantWorld) rejects() error {
 // rejectsOrIgnores passes a refusal, or an acknowledgement after which the
 // order never changes: what a business check guards is that no money
 // moves, and a merchant that queues notifies acknowledges before it looks.
+// [sandbox] BJPAY's docs say nothing of a notify whose amount is not the
+// order's; either answer is accepted, as long as the order stays as it was.
 func (w *merchantWorld) rejectsOrIgnores(ctx context.Context) error {
 	a := w.last
 	if a == nil {

@@ -241,12 +241,11 @@ func failedIn(report []byte) []string {
 	var failed []string
 	for _, f := range features {
 		for _, sc := range f.Elements {
-			if slices.ContainsFunc(sc.Steps, func(st struct {
-				Result struct{ Status string } `json:"result"`
-			}) bool {
-				return st.Result.Status == "failed"
-			}) {
-				failed = append(failed, sc.Name)
+			for _, st := range sc.Steps {
+				if st.Result.Status == "failed" {
+					failed = append(failed, sc.Name)
+					break
+				}
 			}
 		}
 	}

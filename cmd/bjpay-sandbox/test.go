@@ -38,8 +38,9 @@ const testExamples = `  # The demo merchant, in two shells:
 // Defaults of the test command.
 const (
 	// defaultRunTimeout bounds a whole run: the full suite takes about a
-	// minute with the default orderStatus.within, so ten leave a slow
-	// merchant room and stop a hung one well before a CI job's limit.
+	// minute and a half with the default orderStatus.within, one scenario
+	// at a time, so ten leave a slow merchant room and stop a hung one
+	// well before a CI job's limit.
 	defaultRunTimeout = 10 * time.Minute
 	// testShutdown bounds the stop of the sandbox the run started: a
 	// notify still in flight to a merchant that does not answer is of no

@@ -32,15 +32,10 @@ func (r *Run) WriteSummary(w io.Writer, n Notes) {
 		}
 	}
 	if r.Interrupted != "" {
-		fmt.Fprintf(w, "Interrupted (%s): %d scenario(s) not run to their end:\n", r.Interrupted, c.NotRun)
+		fmt.Fprintf(w, "Interrupted (%s): %d scenario(s) not run to their end, skipped in the JUnit, cucumber and HTML reports\n", r.Interrupted, c.NotRun)
 		for _, s := range r.Scenarios {
 			if s.Status == Interrupted {
 				fmt.Fprintf(w, "  - %s (under way)\n", s.Name)
-			}
-		}
-		for _, s := range r.Scenarios {
-			if s.Status == NotRun {
-				fmt.Fprintf(w, "  - %s\n", s.Name)
 			}
 		}
 	}
