@@ -35,7 +35,9 @@ func demoDriver(t *testing.T, bug shop.Bug, checkout bool) string {
 }
 
 // writeDemoDriver starts the demo merchant calling sandboxURL and writes
-// its driver file with sandboxLine under sandbox:.
+// its driver file with sandboxLine under sandbox:. The demo merchant
+// applies a notify before it answers, so 300 ms of order reads
+// (orderStatus.within) are plenty, and keep each run to seconds.
 func writeDemoDriver(t *testing.T, bug shop.Bug, checkout bool, sandboxURL, sandboxLine string) string {
 	t.Helper()
 	var h http.Handler
@@ -46,7 +48,7 @@ func writeDemoDriver(t *testing.T, bug shop.Bug, checkout bool, sandboxURL, sand
 	yaml := "sandbox:\n  " + sandboxLine + "\nmerchant:\n  clientId: m-1\n  clientSecret: s-1\n  notifyUrl: " + merchant.URL + "/webhook/bjpay\n"
 	if checkout {
 		yaml += "  checkout:\n    method: POST\n    url: " + merchant.URL + "/checkout\n    body: '{\"amount\": {{.Amount}}, \"paymentCode\": \"{{.PaymentCode}}\"}'\n    referenceNumber: referenceNumber\n" +
-			"  orderStatus:\n    method: GET\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n    credited: credited\n    within: 1s\n"
+			"  orderStatus:\n    method: GET\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n    credited: credited\n    within: 300ms\n"
 	}
 	path := filepath.Join(t.TempDir(), "merchant.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {

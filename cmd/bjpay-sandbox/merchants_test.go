@@ -117,13 +117,19 @@ func startMerchant(t *testing.T, argv []string, lang, addr, sandboxAddr string, 
 	return nil
 }
 
-// merchantDriver writes lang's driver file with the addresses of a run.
-func merchantDriver(t *testing.T, lang, merchantAddr, sandboxAddr string) (string, error) {
+// merchantDriver writes lang's driver file with the addresses of a run,
+// and orderStatus.within: the checked-in 1s for the queued shop, 400ms for
+// the others, which apply a notify before they answer it.
+func merchantDriver(t *testing.T, lang, merchantAddr, sandboxAddr string, queued bool) (string, error) {
 	data, err := os.ReadFile(filepath.Join(merchantsDir, lang, "merchant.yaml"))
 	if err != nil {
 		return "", err
 	}
-	yaml := strings.NewReplacer("127.0.0.1:3000", merchantAddr, "127.0.0.1:18080", sandboxAddr).Replace(string(data))
+	within := "within: 400ms"
+	if queued {
+		within = "within: 1s"
+	}
+	yaml := strings.NewReplacer("127.0.0.1:3000", merchantAddr, "127.0.0.1:18080", sandboxAddr, "within: 1s", within).Replace(string(data))
 	path := filepath.Join(t.TempDir(), "merchant.yaml")
 	return path, os.WriteFile(path, []byte(yaml), 0o600)
 }
@@ -147,7 +153,7 @@ func runAgainstMerchant(t *testing.T, argv []string, lang, merchantAddr, sandbox
 	if o.err = startMerchant(t, argv, lang, merchantAddr, sandboxAddr, output, env...); o.err != nil {
 		return o
 	}
-	driver, err := merchantDriver(t, lang, merchantAddr, sandboxAddr)
+	driver, err := merchantDriver(t, lang, merchantAddr, sandboxAddr, slices.Contains(env, "QUEUE=1"))
 	if o.err = err; err != nil {
 		return o
 	}

@@ -27,7 +27,7 @@ func shopDriver(t *testing.T, cfg shop.Config, sandboxLine, statusPath string) s
 	h = shop.New(cfg).Handler()
 	return writeDriver(t, "sandbox:\n  "+sandboxLine+"\nmerchant:\n  clientId: m-1\n  clientSecret: s-1\n  notifyUrl: "+merchant.URL+"/webhook/bjpay\n"+
 		"  checkout:\n    url: "+merchant.URL+"/checkout\n    body: '{\"amount\": {{.Amount}}, \"paymentCode\": \"{{.PaymentCode}}\"}'\n    referenceNumber: referenceNumber\n"+
-		"  orderStatus:\n    url: "+merchant.URL+"/orders/{{.ReferenceNumber}}\n    status: "+statusPath+"\n    paid: PAID\n    within: 1s\n")
+		"  orderStatus:\n    url: "+merchant.URL+"/orders/{{.ReferenceNumber}}\n    status: "+statusPath+"\n    paid: PAID\n    within: 300ms\n")
 }
 
 func writeDriver(t *testing.T, yaml string) string {

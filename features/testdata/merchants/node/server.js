@@ -54,7 +54,7 @@ function verify(headers, n) {
 
 // The ledger is another service: crediting takes a round trip.
 async function credit(order) {
-  await sleep(50);
+  await sleep(300);
   order.credited += 1;
 }
 
