@@ -195,13 +195,14 @@ func (a *attempt) label() string {
 
 // stampOffset is X-Request-Time minus the time the notify was sent: about
 // zero, but for a notify stamped in the past or the future on purpose.
-// X-Request-Time has whole seconds, so it is up to a second off.
+// X-Request-Time has whole seconds, cut short, so it is compared with the
+// second the notify was sent in.
 func (a *attempt) stampOffset() time.Duration {
 	at, err := time.Parse(time.RFC3339, a.RequestHeaders[signer.HeaderRequestTime])
 	if err != nil || a.SentAt.IsZero() {
 		return 0
 	}
-	return at.Sub(a.SentAt)
+	return at.Sub(a.SentAt.Truncate(time.Second))
 }
 
 func (a *attempt) request() string {

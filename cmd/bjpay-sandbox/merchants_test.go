@@ -46,30 +46,43 @@ func scForged(status, variant string) string {
 
 // merchantRuns are the cases: each merchant's correct modes pass --strict,
 // and each mistake fails exactly the scenarios listed.
+// The report must point at the bug: says are in the output, never are not.
 var merchantRuns = []struct {
 	lang, mistake string
 	queue         bool
 	fail          []string
+	says, never   []string
 }{
 	{lang: "python"},
 	{lang: "python", queue: true},
-	{lang: "python", mistake: "wallet-every-paid", fail: []string{scRetried, scConcurrent}},
-	{lang: "python", mistake: "amount-as-string", fail: []string{scValid, scRetried, scConcurrent, scStaysPaidE, scStaysPaidF, scCanonical, scE2EPaid, scE2EExpired}},
-	{lang: "python", mistake: "ignore-status", fail: []string{scE2EExpired}},
-	{lang: "python", mistake: "past-only-window", fail: []string{scAhead}},
+	{lang: "python", mistake: "wallet-every-paid", fail: []string{scRetried, scConcurrent},
+		says: []string{"duplicate PAID notifies credit the order again: 1 further failure(s)", "to read 58000 after the two notifies, as one credit makes it", "but it came to read 116000"}},
+	{lang: "python", mistake: "amount-as-string", fail: []string{scValid, scRetried, scConcurrent, scStaysPaidE, scStaysPaidF, scCanonical, scE2EPaid, scE2EExpired},
+		says:  []string{"valid notifies are refused (HTTP 400): 7 further failure(s)", "a business refusal of a notify that is validly signed and matches the order"},
+		never: []string{signatureHint}},
+	{lang: "python", mistake: "ignore-status", fail: []string{scE2EExpired}, says: []string{"never to be paid within 400ms (merchant.orderStatus.within), but it came to read status \"PAID\""}},
+	{lang: "python", mistake: "past-only-window", fail: []string{scAhead},
+		says: []string{"its X-Request-Time is 6m0s after the moment it was sent; the replay window is 5m0s (--replay-window)", "variant valid, X-Request-Time 6m0s after it was sent"}},
 	{lang: "php"},
 	{lang: "php", mistake: "verify-paid-only", fail: []string{
 		scForged("EXPIRED", "wrong-key"), scForged("EXPIRED", "missing-signature"), scForged("EXPIRED", "tampered-signature"),
-		scForged("FAILED", "wrong-key"), scForged("FAILED", "missing-signature"), scForged("FAILED", "tampered-signature")}},
-	{lang: "php", mistake: "number-format", fail: validRefusedAll},
-	{lang: "php", mistake: "regex-fields", fail: []string{scCanonical}},
-	{lang: "php", mistake: "unknown-500", fail: []string{scUnknown}},
+		scForged("FAILED", "wrong-key"), scForged("FAILED", "missing-signature"), scForged("FAILED", "tampered-signature")},
+		says: []string{"notifies BJPAY did not sign as sent are acknowledged: 5 further failure(s)", "made with a key other than md5(client_id:client_secret)"}},
+	{lang: "php", mistake: "number-format", fail: validRefusedAll,
+		says: []string{"FAILED @required: " + scValid + "\n    valid notifies are refused (HTTP 401): 8 further failure(s)", signatureHint}},
+	{lang: "php", mistake: "regex-fields", fail: []string{scCanonical}, never: []string{signatureHint}},
+	{lang: "php", mistake: "unknown-500", fail: []string{scUnknown},
+		says: []string{"it failed with HTTP 500: an error in its notify handler, see its logs"}, never: []string{signatureHint}},
 	{lang: "node"},
-	{lang: "node", mistake: "key-without-colon", fail: validRefusedAll},
-	{lang: "node", mistake: "unverified-unknown", fail: []string{scForged("PAID", "reference-changed")}},
-	{lang: "node", mistake: "double-credit-race", fail: []string{scConcurrent}},
-	{lang: "node", mistake: "unknown-404", fail: []string{scUnknown}},
+	{lang: "node", mistake: "key-without-colon", fail: validRefusedAll, says: []string{signatureHint}},
+	{lang: "node", mistake: "unverified-unknown", fail: []string{scForged("PAID", "reference-changed")},
+		says: []string{`The body's referenceNumber has "-X" appended to the reference that was signed`}},
+	{lang: "node", mistake: "double-credit-race", fail: []string{scConcurrent}, says: []string{"but it came to read 2: the duplicate was credited again"}},
+	{lang: "node", mistake: "unknown-404", fail: []string{scUnknown}, says: []string{"it refused it with HTTP 404"}, never: []string{signatureHint}},
 }
+
+// signatureHint is shown only after a 401 or 403 to a valid notify.
+const signatureHint = "The notify is validly signed: X-Signature is HMAC-SHA256(md5(clientId:clientSecret) as hex"
 
 // validRefusedAll is every scenario that needs a valid notify acknowledged.
 var validRefusedAll = []string{scValid, scRetried, scConcurrent, scStaysPaidE, scStaysPaidF, scCanonical, scUnknown, scE2EPaid, scE2EExpired}
@@ -225,6 +238,16 @@ func TestMerchantsInOtherLanguages(t *testing.T) {
 			if o.code != wantCode || !slices.Equal(o.failed, want) {
 				t.Errorf("exit %d, want %d; failed scenarios:\n  %s\nwant:\n  %s\nstdout:\n%s\nstderr:\n%s\nmerchant:\n%s",
 					o.code, wantCode, strings.Join(o.failed, "\n  "), strings.Join(want, "\n  "), o.stdout, o.stderr, o.merchantOutput)
+			}
+			for _, say := range mr.says {
+				if !strings.Contains(o.stdout, say) {
+					t.Errorf("the report does not say %q:\n%s", say, o.stdout)
+				}
+			}
+			for _, never := range mr.never {
+				if strings.Contains(o.stdout, never) {
+					t.Errorf("the report says %q, which misleads here:\n%s", never, o.stdout)
+				}
 			}
 			t.Logf("exit %d, %d scenario(s) failed as they must, in %s", o.code, len(o.failed), o.took.Round(100*time.Millisecond))
 		})
