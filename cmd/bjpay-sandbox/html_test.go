@@ -102,6 +102,9 @@ func TestHTMLReport(t *testing.T) {
 	if info.Size() >= 1<<20 {
 		t.Errorf("the report is %d bytes; it must stay under 1 MB", info.Size())
 	}
+	if data, _ := os.ReadFile(page); strings.Contains(string(data), "X-Client-Secret: s-1") || !strings.Contains(string(data), "X-Client-Secret: (redacted)") {
+		t.Error("the report shows the client secret, or not the redacted header of the harness's own create")
+	}
 
 	inBrowser(t, ctx, "open the report", chromedp.EmulateViewport(1280, 900), chromedp.Navigate("file://"+page), chromedp.WaitVisible(`#verdict`))
 	title, _ := chromedp.Run(ctx, chromedp.Title())
