@@ -105,6 +105,7 @@ func TestTestCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each run has its own sandbox and merchant, and mostly waits
 			args := []string{"test"}
 			switch tt.driver {
 			case "":
