@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,23 +89,24 @@ const signatureHint = "The notify is validly signed: X-Signature is HMAC-SHA256(
 // validRefusedAll is every scenario that needs a valid notify acknowledged.
 var validRefusedAll = []string{scValid, scRetried, scConcurrent, scStaysPaidE, scStaysPaidF, scCanonical, scUnknown, scE2EPaid, scE2EExpired}
 
-// interpreter returns the command line that serves lang's shop on addr,
-// or why it cannot be run here.
-func interpreter(lang, addr string) ([]string, string) {
-	var argv []string
-	var probe *exec.Cmd
+// serveCommand is the command line that serves lang's shop on addr.
+func serveCommand(lang, addr string) []string {
 	switch lang {
 	case "python":
-		argv, probe = []string{"python3", "app.py"}, exec.Command("python3", "-c", "import flask")
+		return []string{"python3", "app.py"}
 	case "php":
-		argv, probe = []string{"php", "-S", addr, "index.php"}, exec.Command("php", "--version")
-	case "node":
-		argv, probe = []string{"node", "server.js"}, exec.Command("node", "--version")
+		return []string{"php", "-S", addr, "index.php"}
 	}
-	if out, err := probe.CombinedOutput(); err != nil {
-		return nil, lang + " merchant: " + strings.Join(probe.Args, " ") + ": " + err.Error() + " " + strings.TrimSpace(string(out)) + " (.ci/run installs it)"
+	return []string{"node", "server.js"}
+}
+
+// missingInterpreter says why lang's shop cannot run here, "" when it can.
+func missingInterpreter(lang string) string {
+	probe := map[string][]string{"python": {"python3", "-c", "import flask"}, "php": {"php", "--version"}, "node": {"node", "--version"}}[lang]
+	if out, err := exec.Command(probe[0], probe[1:]...).CombinedOutput(); err != nil {
+		return lang + " merchant: " + strings.Join(probe, " ") + ": " + err.Error() + " " + strings.TrimSpace(string(out)) + " (.ci/run installs it)"
 	}
-	return argv, ""
+	return ""
 }
 
 // startMerchant starts lang's shop on addr, calling the sandbox at
@@ -145,6 +148,16 @@ func merchantDriver(t *testing.T, lang, merchantAddr, sandboxAddr string, queued
 	yaml := strings.NewReplacer("127.0.0.1:3000", merchantAddr, "127.0.0.1:18080", sandboxAddr, "within: 1s", within).Replace(string(data))
 	path := filepath.Join(t.TempDir(), "merchant.yaml")
 	return path, os.WriteFile(path, []byte(yaml), 0o600)
+}
+
+// pickAddr returns a loopback address nobody listens on (for a moment).
+func pickAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // merchantOutcome is what one run of the suite against a merchant gave.
@@ -194,10 +207,10 @@ func TestMerchantsInOtherLanguages(t *testing.T) {
 	t.Cleanup(wg.Wait) // before the merchants are killed
 	for i, mr := range merchantRuns {
 		results[i] = make(chan merchantOutcome, 1)
-		addr, sandboxAddr := freeAddr(t), freeAddr(t)
-		argv, why := interpreter(mr.lang, addr)
-		if why != "" {
-			missing[mr.lang] = why
+		if _, checked := missing[mr.lang]; !checked {
+			missing[mr.lang] = missingInterpreter(mr.lang)
+		}
+		if missing[mr.lang] != "" {
 			continue
 		}
 		var env []string
@@ -210,7 +223,15 @@ func TestMerchantsInOtherLanguages(t *testing.T) {
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			results[i] <- runAgainstMerchant(t, argv, mr.lang, addr, sandboxAddr, env...)
+			// Addresses are picked at the last moment: a free port picked
+			// early may be some connection's by the time it is bound.
+			addr, err1 := pickAddr()
+			sandboxAddr, err2 := pickAddr()
+			if err := errors.Join(err1, err2); err != nil {
+				results[i] <- merchantOutcome{err: err}
+				return
+			}
+			results[i] <- runAgainstMerchant(t, serveCommand(mr.lang, addr), mr.lang, addr, sandboxAddr, env...)
 		})
 	}
 	for i, mr := range merchantRuns {
