@@ -35,6 +35,7 @@ func TestTestInterrupted(t *testing.T) {
 		{syscall.SIGTERM, "bjpay-sandbox test: interrupted (terminated signal received) after "},
 	} {
 		t.Run(tt.signal.String(), func(t *testing.T) {
+			t.Parallel() // each its own process, sandbox and merchant
 			listen := freeAddr(t)
 			// within: 5s keeps the run going for a minute: long enough to
 			// be stopped in the middle.
