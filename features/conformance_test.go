@@ -24,6 +24,8 @@ const (
 
 // demoSetup runs a sandbox and the demo merchant with bug, wired to each
 // other, and returns the conformance target the driver file would give.
+// The demo merchant applies a notify before it answers: 300 ms of order
+// reads (orderStatus.within) are plenty.
 func demoSetup(t *testing.T, bug shop.Bug, checkout bool) features.Conformance {
 	t.Helper()
 	var h http.Handler // the merchant's, once it knows its own URL
@@ -48,7 +50,7 @@ func demoSetup(t *testing.T, bug shop.Bug, checkout bool) features.Conformance {
 		"  clientId: " + merchantID + "\n  clientSecret: " + merchantSecret + "\n  notifyUrl: " + notifyURL + "\n"
 	if checkout {
 		yaml += "  checkout:\n    url: " + merchant.URL + "/checkout\n    body: '{\"amount\": {{.Amount}}, \"paymentCode\": \"{{.PaymentCode}}\"}'\n    referenceNumber: referenceNumber\n" +
-			"  orderStatus:\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n"
+			"  orderStatus:\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n    credited: credited\n    within: 300ms\n"
 	}
 	d, err := features.ParseDriver("demo.yaml", []byte(yaml))
 	if err != nil {
@@ -82,36 +84,47 @@ func TestMerchantConformance(t *testing.T) {
 // of the demo merchant, exactly the scenarios that should catch it fail.
 func TestConformanceCatchesBugs(t *testing.T) {
 	refused := func(v string) string { return "A notify that BJPAY did not sign as sent is refused (" + v + ")" }
+	forged := func(status, v string) string {
+		return "A forged " + status + " notify is refused and leaves the order as it was (" + v + ")"
+	}
 	const (
 		valid      = "A valid PAID notify is acknowledged and pays the order"
-		duplicate  = "A duplicate notify is acknowledged again and pays the order once"
+		retried    = "A duplicate PAID notify is acknowledged again and credits the order once (as BJPAY retries it)"
+		concurrent = "A duplicate PAID notify is acknowledged again and credits the order once (at the same time)"
 		staysPaidE = "A paid order stays paid when a later EXPIRED notify arrives"
 		staysPaidF = "A paid order stays paid when a later FAILED notify arrives"
 		replay     = "A replayed notify older than the replay window is refused"
+		ahead      = "A notify stamped further ahead than the replay window is refused"
 		canonical  = "A notify whose JSON is formatted differently is accepted"
-		amount     = "A validly signed notify with another amount than the order's is refused"
+		amount     = "A validly signed notify with another amount than the order's does not pay it"
+		unknown    = "A valid notify for an order the merchant never created is acknowledged"
 		e2ePaid    = "A payment made through the checkout becomes paid"
 		e2eExpired = "An unpaid payment that expires never becomes paid"
 	)
 	// Every scenario that relies on a valid notify being accepted.
-	validRefused := []string{valid, duplicate, staysPaidE, staysPaidF, canonical, e2ePaid, e2eExpired}
+	validRefused := []string{valid, retried, concurrent, staysPaidE, staysPaidF, canonical, unknown, e2ePaid, e2eExpired}
 	tests := []struct {
 		bug  shop.Bug
 		fail []string
 	}{
-		{shop.BugSkipSignature, []string{refused("tampered-signature"), refused("wrong-key"), refused("missing-signature"), refused("reference-changed"), replay}},
+		{shop.BugSkipSignature, []string{
+			refused("tampered-signature"), refused("wrong-key"), refused("missing-signature"), refused("reference-changed"),
+			forged("EXPIRED", "wrong-key"), forged("EXPIRED", "missing-signature"), forged("EXPIRED", "tampered-signature"),
+			forged("FAILED", "wrong-key"), forged("FAILED", "missing-signature"), forged("FAILED", "tampered-signature"),
+			replay, ahead}},
 		{shop.BugAmountDecimals, validRefused},
 		{shop.BugRawMD5Key, validRefused},
-		{shop.BugDuplicate409, []string{duplicate}},
+		{shop.BugDuplicate409, []string{retried, concurrent}},
 		{shop.BugExpiredOverwritesPaid, []string{staysPaidE, staysPaidF}},
 		{shop.BugIgnoreAmount, []string{amount}},
-		{shop.BugNoReplayCheck, []string{replay}},
+		{shop.BugNoReplayCheck, []string{replay, ahead}},
 	}
 	if len(tests) != len(shop.Bugs) {
 		t.Fatalf("the table covers %d bugs, shop.Bugs has %d", len(tests), len(shop.Bugs))
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.bug), func(t *testing.T) {
+			t.Parallel() // each its own sandbox and merchant; mostly waiting on reads through a window
 			c := demoSetup(t, tt.bug, true)
 			var report bytes.Buffer
 			o := godog.Options{Format: "cucumber", Output: &report, Strict: true, Concurrency: 4, FS: features.FS, Paths: []string{"merchant"}}

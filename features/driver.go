@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+	"time"
 
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 )
@@ -29,11 +30,14 @@ import (
 //	    url: http://127.0.0.1:3000/checkout
 //	    body: '{"amount": {{.Amount}}, "paymentCode": "{{.PaymentCode}}"}'
 //	    referenceNumber: referenceNumber
-//	  orderStatus:         # optional
+//	  orderStatus:         # optional; needs checkout
 //	    method: GET
 //	    url: http://127.0.0.1:3000/orders/{{.ReferenceNumber}}
 //	    status: status
 //	    paid: PAID
+//	    credited: credited # optional
+//	    within: 5s         # optional
+//	  timeout: 10s         # optional
 type Driver struct {
 	At      scenarios.Positions `yaml:"-"`
 	Sandbox struct {
@@ -61,8 +65,12 @@ type Merchant struct {
 	// Checkout, when set, makes the merchant start a payment through its
 	// own code, which calls the sandbox's Create Payment.
 	Checkout *Checkout `yaml:"checkout"`
-	// OrderStatus, when set, reads the merchant's view of an order.
+	// OrderStatus, when set, reads the merchant's view of an order. It
+	// needs Checkout: a merchant knows only the orders it created.
 	OrderStatus *OrderStatus `yaml:"orderStatus"`
+	// Timeout bounds each call to the merchant (checkout, order status);
+	// 0 leaves it to the test command's --call-timeout.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Checkout says how to make the merchant start a payment. URL and Body are
@@ -95,9 +103,24 @@ type OrderStatus struct {
 	Status string `yaml:"status"`
 	// Paid is the merchant's status value for a paid order.
 	Paid string `yaml:"paid"`
+	// Credited, when set, is the dot path of a number in the answer that
+	// changes when the merchant credits the order (a count of credits or
+	// the amount credited): the duplicate scenarios check it moves once.
+	Credited string `yaml:"credited"`
+	// Within is how long the merchant may take to apply a notify it has
+	// acknowledged (one that queues notifies applies them later): reads
+	// are repeated until the order matches or Within has passed, and a
+	// check that an order stays as it was reads through all of it.
+	// DefaultWithin when 0.
+	Within time.Duration `yaml:"within"`
 
 	url *template.Template
 }
+
+// DefaultWithin is OrderStatus.Within when the driver file gives none.
+// [sandbox] BJPAY says nothing of how soon a merchant applies a notify;
+// five seconds leaves a queue-based merchant room and keeps a run short.
+const DefaultWithin = 5 * time.Second
 
 // OrderData is what the order status template can use.
 type OrderData struct {
@@ -167,6 +190,15 @@ func ParseDriver(file string, data []byte) (*Driver, error) {
 		if o.Paid == "" {
 			errs.Add(at(o.At, "paid"), "merchant.orderStatus.paid is missing; expected the merchant's status value for a paid order, e.g. PAID")
 		}
+		if o.Within < 0 || o.Within > time.Minute {
+			errs.Add(at(o.At, "within"), "merchant.orderStatus.within is %s; expected a duration from 0s to 1m (0 means the default, %s), how long the merchant may take to apply a notify it acknowledged", o.Within, DefaultWithin)
+		}
+		if m.Checkout == nil {
+			errs.Add(at(o.At, ""), "merchant.orderStatus needs merchant.checkout: the harness can read only orders the merchant created through its checkout, and a merchant answers 404 for the others; add checkout, or remove orderStatus")
+		}
+	}
+	if m.Timeout < 0 || m.Timeout > 5*time.Minute {
+		errs.Add(at(m.At, "timeout"), "merchant.timeout is %s; expected a duration from 0s to 5m (0 means the test command's --call-timeout), how long one call to the merchant may take", m.Timeout)
 	}
 	errs.Sort()
 	if err := errs.Err(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bjpay/bjpay-sandbox/features"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
@@ -40,6 +41,8 @@ func FuzzParseDriver(f *testing.F) {
 		"sandbox: {listen: \"h:1\"}\n" + creds + "  orderStatus:\n    url: \"http://h/{{template \\\"x\\\"}}\"\n    status: s\n    paid: P\n",
 		"sandbox: {listen: \"h:1\"}\n" + creds + "  orderStatus: &o\n    url: *o\n",
 		"sandbox: {listen: \"h:1\"}\n" + creds + "  orderStatus: {url: \"http://h/{{.ReferenceNumber}}\", status: s, paid: P, extra: 1}\n",
+		"sandbox: {listen: \"h:1\"}\n" + creds + "  timeout: 2s\n  checkout: {url: \"http://h/c\", referenceNumber: r}\n  orderStatus: {url: \"http://h/{{.ReferenceNumber}}\", status: s, paid: P, credited: c, within: 1s}\n",
+		"sandbox: {listen: \"h:1\"}\n" + creds + "  timeout: -1s\n  orderStatus: {url: \"http://h/{{.ReferenceNumber}}\", status: s, paid: P, within: 2m}\n",
 		"sandbox:\n  listen: h:1\nmerchant:\n  clientId: *x\n",
 		"sandbox: {listen: h:1}\nmerchant: {<<: {clientId: a, clientSecret: b, notifyUrl: \"https://h\"}}\n",
 	} {
@@ -90,6 +93,15 @@ func checkDriver(t *testing.T, d *features.Driver) {
 		if !contains(methods, o.Method) || o.URL == "" || o.Status == "" || o.Paid == "" {
 			t.Fatalf("orderStatus %+v: want a method of %v, a url, a status and paid", *o, methods)
 		}
+		if m.Checkout == nil {
+			t.Fatal("orderStatus without checkout: the merchant knows no order to read")
+		}
+		if o.Within < 0 || o.Within > time.Minute {
+			t.Fatalf("orderStatus.within %s: want 0 to 1m", o.Within)
+		}
+	}
+	if m.Timeout < 0 || m.Timeout > 5*time.Minute {
+		t.Fatalf("merchant.timeout %s: want 0 to 5m", m.Timeout)
 	}
 }
 

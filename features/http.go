@@ -31,11 +31,18 @@ type exchange struct {
 	err         error // no answer
 }
 
-// send makes the request and records the exchange. A transport error is
-// kept in x.err, not returned: whether it is a failure is the step's call.
-func send(ctx context.Context, client *http.Client, method, url string, header http.Header, body []byte) *exchange {
+// sandboxCallTimeout bounds each call to the sandbox: they answer at once,
+// but a sandbox that does not must not hold a run forever.
+const sandboxCallTimeout = 30 * time.Second
+
+// send makes the request, bounded by timeout, and records the exchange. A
+// transport error is kept in x.err, not returned: whether it is a failure
+// is the step's call.
+func send(ctx context.Context, client *http.Client, timeout time.Duration, method, url string, header http.Header, body []byte) *exchange {
 	x := &exchange{method: method, url: url, reqHeader: header, reqBody: body}
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		x.err = err
 		return x
@@ -43,14 +50,24 @@ func send(ctx context.Context, client *http.Client, method, url string, header h
 	maps.Copy(req.Header, header)
 	start := time.Now()
 	resp, err := client.Do(req)
-	x.latency = time.Since(start)
-	if err != nil {
-		x.err = err
-		return x
+	if err == nil {
+		defer resp.Body.Close()
+		x.status, x.header = resp.StatusCode, resp.Header
+		x.body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	}
-	defer resp.Body.Close()
-	x.status, x.header = resp.StatusCode, resp.Header
-	x.body, x.err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	x.latency = time.Since(start)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		x.err = fmt.Errorf("the run was interrupted: %w", context.Cause(ctx))
+	case cctx.Err() != nil:
+		x.err = fmt.Errorf("no answer within %s", timeout)
+	default:
+		x.err = err
+	}
+	if x.err != nil {
+		x.status = 0 // a body cut short is no answer
+	}
 	return x
 }
 
@@ -72,20 +89,33 @@ func bjpayHeader(clientID, clientSecret string, overrides map[string]string) htt
 // redacted.
 func (x *exchange) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  request:  %s %s\n", x.method, x.url)
+	fmt.Fprintf(&b, "  request:  %s", x.request())
+	fmt.Fprintf(&b, "  answer:   %s", x.answer())
+	return b.String()
+}
+
+// request renders what was sent: method, URL, headers (X-Client-Secret
+// redacted) and body.
+func (x *exchange) request() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n", x.method, x.url)
 	writeHeaders(&b, x.reqHeader)
 	if len(x.reqBody) > 0 {
 		fmt.Fprintf(&b, "            %s\n", x.reqBody)
 	}
-	if x.status == 0 {
-		fmt.Fprintf(&b, "  answer:   none: %v\n", x.err)
-		return b.String()
-	}
-	fmt.Fprintf(&b, "  answer:   HTTP %d in %s\n", x.status, x.latency.Round(time.Microsecond))
-	if len(x.body) > 0 {
-		fmt.Fprintf(&b, "            %s\n", bytes.TrimSpace(x.body))
-	}
 	return b.String()
+}
+
+// answer renders what came back: the status, the latency and the body.
+func (x *exchange) answer() string {
+	if x.status == 0 {
+		return fmt.Sprintf("none: %v\n", x.err)
+	}
+	a := fmt.Sprintf("HTTP %d in %s\n", x.status, x.latency.Round(time.Microsecond))
+	if len(x.body) > 0 {
+		a += fmt.Sprintf("            %s\n", bytes.TrimSpace(x.body))
+	}
+	return a
 }
 
 func writeHeaders(b *strings.Builder, h http.Header) {
@@ -115,7 +145,7 @@ func (s sandboxAPI) control(ctx context.Context, method, path string, in, out an
 			return err
 		}
 	}
-	x := send(ctx, s.client, method, strings.TrimRight(s.base, "/")+"/_sandbox"+path, http.Header{"Content-Type": {"application/json"}}, body)
+	x := send(ctx, s.client, sandboxCallTimeout, method, strings.TrimRight(s.base, "/")+"/_sandbox"+path, http.Header{"Content-Type": {"application/json"}}, body)
 	if x.err != nil || x.status/100 != 2 {
 		return fmt.Errorf("the sandbox's control API refused a call:\n%s", x)
 	}
@@ -135,6 +165,7 @@ type attempt struct {
 	Status          string            `json:"status"`
 	Variant         string            `json:"variant"`
 	URL             string            `json:"url"`
+	SentAt          time.Time         `json:"sentAt"`
 	RequestHeaders  map[string]string `json:"requestHeaders"`
 	RequestBody     string            `json:"requestBody"`
 	ResponseStatus  int               `json:"responseStatus"`
@@ -146,24 +177,55 @@ type attempt struct {
 
 // String shows the notify as it was sent and what the merchant answered.
 func (a *attempt) String() string {
+	return fmt.Sprintf("  notify sent (%s):\n            %s  merchant answered: %s", a.label(), a.request(), a.answer())
+}
+
+// label names the notify: status, reference, variant, how far its
+// X-Request-Time was from the moment it was sent, and the delivery.
+func (a *attempt) label() string {
+	stamp := ""
+	switch off := a.stampOffset(); {
+	case off < -time.Second:
+		stamp = fmt.Sprintf(", X-Request-Time %s before it was sent", (-off).Round(time.Second))
+	case off > time.Second:
+		stamp = fmt.Sprintf(", X-Request-Time %s after it was sent", off.Round(time.Second))
+	}
+	return fmt.Sprintf("%s %s, variant %s%s, delivery %s attempt %d", a.Status, a.ReferenceNumber, a.Variant, stamp, a.DeliveryID, a.Attempt)
+}
+
+// stampOffset is X-Request-Time minus the time the notify was sent: about
+// zero, but for a notify stamped in the past or the future on purpose.
+// X-Request-Time has whole seconds, cut short, so it is compared with the
+// second the notify was sent in.
+func (a *attempt) stampOffset() time.Duration {
+	at, err := time.Parse(time.RFC3339, a.RequestHeaders[signer.HeaderRequestTime])
+	if err != nil || a.SentAt.IsZero() {
+		return 0
+	}
+	return at.Sub(a.SentAt.Truncate(time.Second))
+}
+
+func (a *attempt) request() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  notify sent (%s %s, variant %s, delivery %s attempt %d):\n            POST %s\n", a.Status, a.ReferenceNumber, a.Variant, a.DeliveryID, a.Attempt, a.URL)
+	fmt.Fprintf(&b, "POST %s\n", a.URL)
 	h := http.Header{}
 	for k, v := range a.RequestHeaders {
 		h[k] = []string{v}
 	}
 	writeHeaders(&b, h)
 	fmt.Fprintf(&b, "            %s\n", a.RequestBody)
-	switch {
-	case a.ResponseStatus != 0:
-		fmt.Fprintf(&b, "  merchant answered: HTTP %d in %.1f ms\n", a.ResponseStatus, a.LatencyMs)
-		if body := strings.TrimSpace(a.ResponseBody); body != "" {
-			fmt.Fprintf(&b, "            %s\n", body)
-		}
-	default:
-		fmt.Fprintf(&b, "  merchant answered: nothing after %.1f ms: %s\n", a.LatencyMs, a.Error)
-	}
 	return b.String()
+}
+
+func (a *attempt) answer() string {
+	if a.ResponseStatus == 0 {
+		return fmt.Sprintf("nothing after %.1f ms: %s\n", a.LatencyMs, a.Error)
+	}
+	s := fmt.Sprintf("HTTP %d in %.1f ms\n", a.ResponseStatus, a.LatencyMs)
+	if body := strings.TrimSpace(a.ResponseBody); body != "" {
+		s += fmt.Sprintf("            %s\n", body)
+	}
+	return s
 }
 
 // acknowledged reports whether the merchant answered 2xx.
@@ -199,10 +261,16 @@ func (s sandboxAPI) waitAttempt(ctx context.Context, clientID, ref, what string,
 	}
 }
 
-// clockLock isolates the scenarios tagged @clock: they run alone, because
-// moving the sandbox clock expires every payment due in between. Every
-// other scenario holds it shared.
-var clockLock sync.RWMutex
+// clockLocks isolate the scenarios tagged @clock: they run alone on their
+// sandbox, because moving its clock expires every payment due in between.
+// Every other scenario holds its sandbox's lock shared. Runs against other
+// sandboxes (suites run side by side in one test binary) do not wait.
+var clockLocks sync.Map // sandbox base URL → *sync.RWMutex
+
+func clockLock(base string) *sync.RWMutex {
+	l, _ := clockLocks.LoadOrStore(strings.TrimRight(base, "/"), new(sync.RWMutex))
+	return l.(*sync.RWMutex)
+}
 
 // clockTag marks a scenario that moves the sandbox clock.
 const clockTag = "@clock"
@@ -221,31 +289,33 @@ func isolateClock(sc *godog.ScenarioContext, api func() sandboxAPI) {
 		before    clockState
 		wallStart time.Time
 	)
+	var lock *sync.RWMutex
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+		lock = clockLock(api().base)
 		exclusive = false
 		for _, t := range s.Tags {
 			exclusive = exclusive || t.Name == clockTag
 		}
 		if !exclusive {
-			clockLock.RLock()
+			lock.RLock()
 			return ctx, nil
 		}
-		clockLock.Lock()
+		lock.Lock()
 		wallStart = time.Now()
 		if err := api().control(ctx, http.MethodGet, "/clock", nil, &before); err != nil {
-			clockLock.Unlock()
+			lock.Unlock()
 			exclusive = false
-			clockLock.RLock()
+			lock.RLock()
 			return ctx, err
 		}
 		return ctx, nil
 	})
 	sc.After(func(ctx context.Context, s *godog.Scenario, _ error) (context.Context, error) {
 		if !exclusive {
-			clockLock.RUnlock()
+			lock.RUnlock()
 			return ctx, nil
 		}
-		defer clockLock.Unlock()
+		defer lock.Unlock()
 		back := before.Now
 		if before.Mode != "virtual" {
 			back = back.Add(time.Since(wallStart))

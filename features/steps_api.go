@@ -120,7 +120,7 @@ func (w *apiWorld) post(ctx context.Context, path string, body map[string]any) e
 	}
 	// Describe the request for error messages, without the secret.
 	w.request = fmt.Sprintf("POST %s %s", path, raw)
-	x := send(ctx, w.target.Client, http.MethodPost, strings.TrimRight(w.target.BaseURL, "/")+path,
+	x := send(ctx, w.target.Client, sandboxCallTimeout, http.MethodPost, strings.TrimRight(w.target.BaseURL, "/")+path,
 		bjpayHeader(w.target.ClientID, w.target.ClientSecret, w.headers), raw)
 	switch {
 	case x.status == 0:

@@ -165,7 +165,8 @@ func TestAdHocNotify(t *testing.T) {
 	// Refused and not retried: exactly one attempt, given up.
 	code, v := send(`{"status":"PAID","variant":"wrong-key","totalAmount":59000,"requestTimeOffset":"-6m","retry":false}`)
 	ids, _ := v["deliveryIds"].([]any)
-	if code != 202 || len(ids) != 1 || v["status"] != "PAID" || v["variant"] != "wrong-key" {
+	why, _ := v["why"].(string)
+	if code != 202 || len(ids) != 1 || v["status"] != "PAID" || v["variant"] != "wrong-key" || !strings.Contains(why, "key other than md5") {
 		t.Fatalf("ad hoc notify: %d %v", code, v)
 	}
 	waitFor(t, "the ad hoc attempt", func() bool { return len(e.sb.Deliveries(demoID, "ADHOC-1")) == 1 })

@@ -119,8 +119,11 @@ type resendView struct {
 	ReferenceNumber string         `json:"referenceNumber"`
 	Status          string         `json:"status"`
 	Variant         notify.Variant `json:"variant"`
-	NotifyURL       string         `json:"notifyUrl"`
-	DeliveryIDs     []string       `json:"deliveryIds"`
+	// Why is the variant's sentence (SignedNotify.Why): what was signed and
+	// what is sent, so a test harness can say why a merchant must refuse it.
+	Why         string   `json:"why"`
+	NotifyURL   string   `json:"notifyUrl"`
+	DeliveryIDs []string `json:"deliveryIds"`
 }
 
 // resend sends a notify for tx now. Without in it resends the notify of
@@ -145,7 +148,7 @@ func (s *Sandbox) resend(ctx context.Context, tx *store.Transaction, in *adHoc) 
 	if ids == nil {
 		ids = []string{}
 	}
-	return resendView{tx.ReferenceNumber, note.Status, p.Variant, tx.FinishNotifyURL, ids}, nil
+	return resendView{tx.ReferenceNumber, note.Status, p.Variant, p.Variant.Why(), tx.FinishNotifyURL, ids}, nil
 }
 
 // adHocPolicy applies in to the transaction's policy p and its notify note.

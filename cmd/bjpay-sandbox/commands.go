@@ -111,7 +111,7 @@ func newFlagSet(name, synopsis, examples string, stderr io.Writer) *flag.FlagSet
 			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
 				fmt.Fprintf(w, " (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(w, " [$%s]\n", envName(f.Name))
+			fmt.Fprintf(w, " [$%s]\n", envName(name, f.Name))
 		})
 		if examples != "" {
 			fmt.Fprintf(w, "\nExamples:\n%s", examples)
@@ -120,10 +120,20 @@ func newFlagSet(name, synopsis, examples string, stderr io.Writer) *flag.FlagSet
 	return fs
 }
 
-// envName is the environment variable that sets a flag: --client-id is
-// BJPAY_SANDBOX_CLIENT_ID.
-func envName(flagName string) string {
+// envName is the environment variable that sets a subcommand's flag:
+// --client-id is BJPAY_SANDBOX_CLIENT_ID.
+func envName(subcommand, flagName string) string {
+	if v, ok := envNames[subcommand+" --"+flagName]; ok {
+		return v
+	}
 	return "BJPAY_SANDBOX_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// envNames are the variables of flags whose name means something else in
+// other subcommands: test's --timeout bounds a whole run, while
+// BJPAY_SANDBOX_TIMEOUT, set for notify or health, bounds one call.
+var envNames = map[string]string{
+	"test --timeout": "BJPAY_SANDBOX_TEST_TIMEOUT",
 }
 
 // parseFlags applies BJPAY_SANDBOX_* variables first, then the command
@@ -132,9 +142,10 @@ func envName(flagName string) string {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	var errs []string
 	fs.VisitAll(func(f *flag.Flag) {
-		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+		name := envName(fs.Name(), f.Name)
+		if v, ok := os.LookupEnv(name); ok {
 			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Sprintf("invalid value %q in $%s for --%s: %v", v, envName(f.Name), f.Name, err))
+				errs = append(errs, fmt.Sprintf("invalid value %q in $%s for --%s: %v", v, name, f.Name, err))
 			}
 		}
 	})

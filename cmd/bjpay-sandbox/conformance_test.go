@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/xml"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -34,7 +35,9 @@ func demoDriver(t *testing.T, bug shop.Bug, checkout bool) string {
 }
 
 // writeDemoDriver starts the demo merchant calling sandboxURL and writes
-// its driver file with sandboxLine under sandbox:.
+// its driver file with sandboxLine under sandbox:. The demo merchant
+// applies a notify before it answers, so 300 ms of order reads
+// (orderStatus.within) are plenty, and keep each run to seconds.
 func writeDemoDriver(t *testing.T, bug shop.Bug, checkout bool, sandboxURL, sandboxLine string) string {
 	t.Helper()
 	var h http.Handler
@@ -45,7 +48,7 @@ func writeDemoDriver(t *testing.T, bug shop.Bug, checkout bool, sandboxURL, sand
 	yaml := "sandbox:\n  " + sandboxLine + "\nmerchant:\n  clientId: m-1\n  clientSecret: s-1\n  notifyUrl: " + merchant.URL + "/webhook/bjpay\n"
 	if checkout {
 		yaml += "  checkout:\n    method: POST\n    url: " + merchant.URL + "/checkout\n    body: '{\"amount\": {{.Amount}}, \"paymentCode\": \"{{.PaymentCode}}\"}'\n    referenceNumber: referenceNumber\n" +
-			"  orderStatus:\n    method: GET\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n"
+			"  orderStatus:\n    method: GET\n    url: " + merchant.URL + "/orders/{{.ReferenceNumber}}\n    status: status\n    paid: PAID\n    credited: credited\n    within: 300ms\n"
 	}
 	path := filepath.Join(t.TempDir(), "merchant.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -76,17 +79,17 @@ func TestTestCommand(t *testing.T) {
 		stderr   string
 	}{
 		{name: "correct merchant", checkout: true, code: 0,
-			stdout: []string{"@required 7 passed, 0 failed; @recommended 8 passed, 0 failed", "Result: PASS\n"}},
-		{name: "correct merchant strict concurrent", checkout: true, args: []string{"--strict", "--concurrency", "4"}, code: 0,
+			stdout: []string{"@required 13 passed, 0 failed; @recommended 11 passed, 0 failed", "Result: PASS\n"}},
+		{name: "correct merchant strict concurrent", checkout: true, args: []string{"--strict", "--concurrency", "8"}, code: 0,
 			stdout: []string{"Result: PASS\n"}},
 		{name: "signature not checked", bug: shop.BugSkipSignature, checkout: true, code: 1,
 			stdout: []string{"FAILED @required: A notify that BJPAY did not sign as sent is refused (wrong-key)", "merchant answered: HTTP 200", "Result: FAIL: the integration does not do what BJPAY's docs oblige"}},
 		{name: "duplicates refused", bug: shop.BugDuplicate409, checkout: true, code: 0,
-			stdout: []string{"FAILED @recommended: A duplicate notify", "Result: PASS, with recommended practice not followed"}},
+			stdout: []string{"FAILED @recommended: A duplicate PAID notify", "Result: PASS, with recommended practice not followed"}},
 		{name: "duplicates refused strict", bug: shop.BugDuplicate409, checkout: true, args: []string{"--strict"}, code: 1,
 			stdout: []string{"Result: FAIL (--strict)"}},
 		{name: "required only", bug: shop.BugDuplicate409, checkout: true, args: []string{"--tags", "@required", "--strict"}, code: 0,
-			stdout: []string{"@required 7 passed, 0 failed; @recommended 0 passed, 0 failed"}},
+			stdout: []string{"@required 13 passed, 0 failed; @recommended 0 passed, 0 failed"}},
 		{name: "notify receiver only", checkout: false, code: 0,
 			stdout: []string{"Not run, for lack of merchant.checkout in the driver file (3):", "  - A payment made through the checkout becomes paid", "Not checked, for lack of merchant.orderStatus"}},
 		{name: "no scenario selected", checkout: true, args: []string{"--tags", "@nothing"}, code: 1, stdout: []string{"no scenario ran"}},
@@ -94,14 +97,15 @@ func TestTestCommand(t *testing.T) {
 			stderr: bad + ":2:11: sandbox.listen is \"nowhere\""},
 		{name: "bad template", driver: bad, code: 2, stderr: `bad.yaml:9:11: merchant.checkout.body: template: merchant.checkout.body:1:2: executing "merchant.checkout.body" at <.Amout>`},
 		{name: "unknown key", driver: unknown, code: 2, stderr: `unknown.yaml:6:3: unknown key "colour" in merchant`},
-		{name: "report file with a comma", checkout: true, args: []string{"--format", "junit:a,b.xml"}, code: 2, stderr: `report file "a,b.xml" contains a comma`},
-		{name: "format list", checkout: true, args: []string{"--format", "progress,html"}, code: 2, stderr: `unknown format "html"`},
+		{name: "report file with a comma", checkout: true, args: []string{"--format", "pretty:a,b.txt"}, code: 2, stderr: `report file "a,b.txt" contains a comma`},
+		{name: "format list", checkout: true, args: []string{"--format", "progress,xml"}, code: 2, stderr: `unknown format "xml"`},
 		{name: "missing driver", args: []string{"--merchant", filepath.Join(t.TempDir(), "none.yaml")}, driver: "-", code: 2, stderr: "no such file"},
 		{name: "no driver", driver: "-", code: 2, stderr: "missing --merchant"},
-		{name: "bad format", checkout: true, args: []string{"--format", "html"}, code: 2, stderr: `unknown format "html"`},
+		{name: "bad format", checkout: true, args: []string{"--format", "xml"}, code: 2, stderr: `unknown format "xml"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each run has its own sandbox and merchant, and mostly waits
 			args := []string{"test"}
 			switch tt.driver {
 			case "":
@@ -112,7 +116,9 @@ func TestTestCommand(t *testing.T) {
 			}
 			junit := filepath.Join(t.TempDir(), "report.xml")
 			if tt.code != 2 {
-				args = append(args, "--format", "progress", "--format", "junit:"+junit)
+				// Scenarios mostly wait on reads through orderStatus.within:
+				// four at once keep a run to seconds.
+				args = append(args, "--format", "progress", "--format", "junit:"+junit, "--concurrency", "4")
 			}
 			code, stdout, stderr := runCLI(t, append(args, tt.args...)...)
 			if code != tt.code {
@@ -129,10 +135,19 @@ func TestTestCommand(t *testing.T) {
 			if strings.Contains(stdout+stderr, "s-1\n") || strings.Contains(stdout, "X-Client-Secret: s-1") {
 				t.Errorf("the client secret was printed")
 			}
-			if tt.code == 0 {
+			if tt.code != 2 {
+				// The JUnit report agrees with the exit status: failures
+				// exactly when the run fails.
+				var junitTotals struct {
+					Tests    int `xml:"tests,attr"`
+					Failures int `xml:"failures,attr"`
+				}
 				report, err := os.ReadFile(junit)
-				if err != nil || !strings.Contains(string(report), "<testsuites") || !strings.Contains(string(report), `failures="0"`) && tt.bug == "" {
-					t.Errorf("JUnit report: %v\n%s", err, report)
+				if err == nil {
+					err = xml.Unmarshal(report, &junitTotals)
+				}
+				if err != nil || (junitTotals.Tests == 0) != (tt.name == "no scenario selected") || (junitTotals.Failures == 0) != (tt.code == 0 || junitTotals.Tests == 0) {
+					t.Errorf("JUnit report: %v, totals %+v, exit %d", err, junitTotals, code)
 				}
 			}
 		})
@@ -189,7 +204,7 @@ func TestTestCommandRunningSandbox(t *testing.T) {
 				srv.Close()
 			}
 			driver := writeDemoDriver(t, "", true, srv.URL, "url: "+srv.URL+tt.extra)
-			code, stdout, stderr := runCLI(t, "test", "--merchant", driver, "--format", "progress", "--wait", "300ms")
+			code, stdout, stderr := runCLI(t, "test", "--merchant", driver, "--format", "progress", "--wait", "300ms", "--concurrency", "4")
 			if code != tt.code || !strings.Contains(stdout+stderr, tt.out) {
 				t.Errorf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", code, tt.code, tt.out, stdout, stderr)
 			}

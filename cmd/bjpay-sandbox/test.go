@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,13 +13,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
 
 	"github.com/bjpay/bjpay-sandbox/features"
+	"github.com/bjpay/bjpay-sandbox/features/report"
 	"github.com/bjpay/bjpay-sandbox/mock"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 )
@@ -27,12 +28,25 @@ const testExamples = `  # The demo merchant, in two shells:
   go run ./cmd/demo-merchant
   bjpay-sandbox test --merchant cmd/demo-merchant/merchant.yaml
 
-  # In CI: a JUnit report, and only what BJPAY's docs oblige:
-  bjpay-sandbox test --merchant merchant.yaml --format junit:report.xml --tags @required
+  # In CI: JUnit and HTML reports, and only what BJPAY's docs oblige:
+  bjpay-sandbox test --merchant merchant.yaml --format junit:report.xml --format html:report.html --tags @required
 
-  # Fail on best-practice scenarios too:
-  bjpay-sandbox test --merchant merchant.yaml --strict
+  # Fail on best-practice scenarios too; give up after 5 minutes in all:
+  bjpay-sandbox test --merchant merchant.yaml --strict --timeout 5m
 `
+
+// Defaults of the test command.
+const (
+	// defaultRunTimeout bounds a whole run: the full suite takes about a
+	// minute and a half with the default orderStatus.within, one scenario
+	// at a time, so ten leave a slow merchant room and stop a hung one
+	// well before a CI job's limit.
+	defaultRunTimeout = 10 * time.Minute
+	// testShutdown bounds the stop of the sandbox the run started: a
+	// notify still in flight to a merchant that does not answer is of no
+	// use once the run is over.
+	testShutdown = 2 * time.Second
+)
 
 // formatsFlag collects --format specs: NAME or NAME:FILE.
 type formatsFlag []string
@@ -47,14 +61,14 @@ func (f *formatsFlag) Set(s string) error {
 	for _, spec := range specs {
 		name, file, hasFile := strings.Cut(spec, ":")
 		switch name {
-		case "pretty", "progress", "junit", "cucumber", "events":
+		case "pretty", "progress", "junit", "cucumber", "events", "html":
 		default:
-			return fmt.Errorf("unknown format %q; expected pretty, progress, junit, cucumber or events, optionally with :FILE (repeat --format for several)", name)
+			return fmt.Errorf("unknown format %q; expected pretty, progress, junit, cucumber, events or html, optionally with :FILE (repeat --format for several)", name)
 		}
 		switch {
 		case hasFile && file == "":
 			return fmt.Errorf("format %q names no file after the colon", spec)
-		case strings.Contains(file, ","):
+		case strings.Contains(file, ",") && name != "junit" && name != "cucumber" && name != "html":
 			// godog separates formats with commas and cannot take the file.
 			return fmt.Errorf("report file %q contains a comma; choose a path without one", file)
 		}
@@ -72,16 +86,20 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		concurrency int
 		window      time.Duration
 		wait        time.Duration
+		callTimeout time.Duration
+		runTimeout  time.Duration
 		adminToken  string
 	)
 	fs := newFlagSet("test", "--merchant merchant.yaml [--tags EXPR] [--format SPEC]... [--strict] [--concurrency N]", testExamples, stderr)
 	fs.StringVar(&driverPath, "merchant", "", "the merchant driver `FILE` (see the README)")
 	fs.StringVar(&tags, "tags", "", "godog tag `EXPR`ession selecting scenarios, e.g. @required or '@recommended && ~@clock'")
-	fs.Var(&formats, "format", "report `SPEC`: pretty, progress, junit, cucumber or events, with :FILE to write a file; repeatable\n(default pretty, to stdout)")
+	fs.Var(&formats, "format", "report `SPEC`: pretty, progress, junit, cucumber, events or html, with :FILE to write a file; repeatable\n(default pretty, to stdout)")
 	fs.BoolVar(&strict, "strict", false, "fail (exit 1) when a @recommended scenario fails, not only a @required one")
 	fs.IntVar(&concurrency, "concurrency", 1, "scenarios run at once")
-	fs.DurationVar(&window, "replay-window", features.DefaultReplayWindow, "the merchant's replay window: the replay scenario sends a notify a minute older")
+	fs.DurationVar(&window, "replay-window", features.DefaultReplayWindow, "the merchant's replay window: the replay scenarios send notifies stamped a minute further off")
 	fs.DurationVar(&wait, "wait", 30*time.Second, "how long to wait for the merchant's notifyUrl to accept connections")
+	fs.DurationVar(&callTimeout, "call-timeout", features.DefaultCallTimeout, "how long one call to the merchant (checkout, order status) may take; wins over the driver's merchant.timeout when given")
+	fs.DurationVar(&runTimeout, "timeout", defaultRunTimeout, "how long the whole run may take; then it stops as on Ctrl-C")
 	fs.StringVar(&adminToken, "admin-token", "", "with sandbox.url: the running sandbox's admin `TOKEN`, sent on control API calls (prefer $BJPAY_SANDBOX_ADMIN_TOKEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -94,6 +112,12 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if window <= 0 || window > 12*time.Hour {
 		return usagef("", "--replay-window %s must be positive and at most 12h", window)
+	}
+	if callTimeout <= 0 || callTimeout > 5*time.Minute {
+		return usagef("", "--call-timeout %s must be positive and at most 5m", callTimeout)
+	}
+	if runTimeout <= 0 {
+		return usagef("", "--timeout %s must be positive", runTimeout)
 	}
 	driver, err := features.LoadDriver(driverPath)
 	if err != nil {
@@ -112,27 +136,57 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			formats = formatsFlag{"progress"} // pretty interleaves concurrent scenarios
 		}
 	}
+	godogFormats, reports := splitFormats(formats)
 
 	m := driver.Merchant
-	client := &http.Client{}
-	if adminToken != "" {
-		client.Transport = adminTransport{token: adminToken, next: http.DefaultTransport}
+	if m.Timeout == 0 || flagGiven(fs, "call-timeout") {
+		m.Timeout = callTimeout
 	}
-	sandboxURL := strings.TrimRight(driver.Sandbox.URL, "/")
-	if sandboxURL == "" {
-		base, stop, err := startSandbox(driver)
+	// Everything from here on stops at Ctrl-C, SIGTERM or --timeout.
+	ctx, cancel := context.WithTimeoutCause(ctx, runTimeout, fmt.Errorf("--timeout %s passed", runTimeout))
+	defer cancel()
+	started := time.Now()
+	c := features.Conformance{Merchant: m, ReplayWindow: window, CallTimeout: callTimeout, Client: &http.Client{},
+		Recorder: features.NewRecorder()}
+	if adminToken != "" {
+		c.Client.Transport = adminTransport{token: adminToken, next: http.DefaultTransport}
+	}
+	// stopEarly ends a run stopped before the suite: the reports say so.
+	stopEarly := func() error {
+		run, _ := report.New(nil, nil, strict, interruption(ctx))
+		return finish(run, reports, stdout, stderr, started)
+	}
+
+	var rejected *rejections
+	c.SandboxURL = strings.TrimRight(driver.Sandbox.URL, "/")
+	if c.SandboxURL == "" {
+		rejected = &rejections{}
+		base, stop, err := startSandbox(driver, rejected)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		sandboxURL = base
-	} else if err := useSandbox(ctx, client, sandboxURL, m, wait); err != nil {
-		fmt.Fprintf(stderr, "bjpay-sandbox test: sandbox.url %s: %v\n", sandboxURL, err)
+		defer func() { stop(ctx.Err() != nil) }()
+		c.SandboxURL = base
+	} else if err := useSandbox(ctx, c.Client, c.SandboxURL, m, wait); err != nil {
+		if ctx.Err() != nil {
+			return stopEarly()
+		}
+		fmt.Fprintf(stderr, "bjpay-sandbox test: sandbox.url %s: %v\n", c.SandboxURL, err)
 		return errSilent
 	}
 
 	if err := waitReachable(ctx, m.NotifyURL, wait); err != nil {
-		fmt.Fprintf(stderr, "bjpay-sandbox test: the merchant is not reachable at its notifyUrl %s after %s: %v\nStart it first, configured with the BJPAY base URL %s.\n", m.NotifyURL, wait, err, sandboxURL)
+		if ctx.Err() != nil {
+			return stopEarly()
+		}
+		fmt.Fprintf(stderr, "bjpay-sandbox test: the merchant is not reachable at its notifyUrl %s after %s: %v\nStart it first, configured with the BJPAY base URL %s.\n", m.NotifyURL, wait, err, c.SandboxURL)
+		return errSilent
+	}
+	if err := c.Preflight(ctx); err != nil {
+		if ctx.Err() != nil {
+			return stopEarly()
+		}
+		fmt.Fprintf(stderr, "bjpay-sandbox test: preflight: %v\n%sNo scenario was run.\n", err, rejected)
 		return errSilent
 	}
 
@@ -149,43 +203,63 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer os.RemoveAll(results)
 	resultsFile := filepath.Join(results, "cucumber.json")
 
-	fmt.Fprintf(stdout, "bjpay-sandbox test: sandbox on %s, merchant %s, notifies to %s\n\n", sandboxURL, m.ClientID, m.NotifyURL)
+	fmt.Fprintf(stdout, "bjpay-sandbox test: sandbox on %s, merchant %s, notifies to %s\n\n", c.SandboxURL, m.ClientID, m.NotifyURL)
 	suite := godog.TestSuite{
-		Name: "bjpay-merchant-conformance",
-		ScenarioInitializer: features.InitializeConformance(features.Conformance{
-			SandboxURL: sandboxURL, Merchant: m, ReplayWindow: window, Client: client,
-		}),
+		Name:                "bjpay-merchant-conformance",
+		ScenarioInitializer: features.InitializeConformance(c),
 		Options: &godog.Options{
 			FS: features.FS, Paths: []string{"merchant"}, Tags: expr, Strict: true,
-			Format: strings.Join(append(slices.Clone(formats), "cucumber:"+resultsFile), ","),
+			Format: strings.Join(append(godogFormats, "cucumber:"+resultsFile), ","),
 			Output: stdout, Concurrency: concurrency, NoColors: !isTerminal(stdout),
+			DefaultContext: ctx,
 		},
 	}
 	status := suite.Run()
 
-	sum, err := summarize(resultsFile)
+	data, err := os.ReadFile(resultsFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "bjpay-sandbox test: reading the results: %v\n", err)
 		return errSilent
 	}
-	if status != 0 && sum.total() == 0 {
-		return errors.New("godog could not run the suite (see above)")
-	}
-	sum.print(stdout, notRun, m.OrderStatus == nil, strict)
-	if sum.requiredFailed > 0 || (strict && sum.recommendedFailed > 0) || sum.total() == 0 {
+	run, err := report.New(data, c.Recorder.Records(), strict, interruption(ctx))
+	if err != nil {
+		fmt.Fprintf(stderr, "bjpay-sandbox test: %v\n", err)
 		return errSilent
 	}
-	return nil
+	if status != 0 && len(run.Scenarios) == 0 && run.Interrupted == "" {
+		return errors.New("godog could not run the suite (see above)")
+	}
+	run.Subject = fmt.Sprintf("Merchant %s, notifies to %s, sandbox %s.", m.ClientID, m.NotifyURL, c.SandboxURL)
+	o := m.OrderStatus
+	run.WriteSummary(stdout, report.Notes{NotRun: notRun, NoOrderStatus: o == nil, NoCredited: o != nil && o.Credited == ""})
+	return finish(run, reports, stdout, stderr, started)
+}
+
+// interruption says why ctx is done, "" when it is not.
+func interruption(ctx context.Context) string {
+	if ctx.Err() == nil {
+		return ""
+	}
+	return context.Cause(ctx).Error()
+}
+
+// flagGiven reports whether the flag was set, on the command line or by
+// its environment variable.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // startSandbox starts a sandbox on the driver's sandbox.listen with the
-// merchant under test as its only merchant; stop shuts it down.
-func startSandbox(driver *features.Driver) (baseURL string, stop func(), err error) {
+// merchant under test as its only merchant, keeping the requests it
+// rejects in rejected; stop shuts it down, at once when the run was
+// interrupted (notifies in flight are dropped).
+func startSandbox(driver *features.Driver, rejected *rejections) (baseURL string, stop func(interrupted bool), err error) {
 	cfg := mock.DefaultConfig()
 	m := driver.Merchant
 	cfg.Merchants = []mock.Merchant{{Name: "Merchant under test", ClientID: m.ClientID, ClientSecret: m.ClientSecret, NotifyURL: m.NotifyURL}}
-	sb, err := mock.New(mock.Options{Config: cfg, Seed: 1, NotifyWorkers: mock.DefaultNotifyWorkers,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	sb, err := mock.New(mock.Options{Config: cfg, Seed: 1, NotifyWorkers: mock.DefaultNotifyWorkers, Logger: slog.New(rejected)})
 	if err != nil {
 		return "", nil, err
 	}
@@ -197,10 +271,16 @@ func startSandbox(driver *features.Driver) (baseURL string, stop func(), err err
 	sb.Start()
 	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() {
-		shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	return "http://" + ln.Addr().String(), func(interrupted bool) {
+		limit := testShutdown
+		if interrupted {
+			limit = 0
+		}
+		shutdown, cancel := context.WithTimeout(context.Background(), limit)
 		defer cancel()
-		_ = srv.Shutdown(shutdown)
+		if srv.Shutdown(shutdown) != nil {
+			_ = srv.Close() // requests still in flight
+		}
 		sb.Close(shutdown)
 	}, nil
 }
@@ -317,103 +397,5 @@ func waitReachable(ctx context.Context, rawURL string, limit time.Duration) erro
 			return err
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// summary counts scenario results by tag.
-type summary struct {
-	requiredPassed, requiredFailed       int
-	recommendedPassed, recommendedFailed int
-	failed                               []string // "@tag: name"
-}
-
-func (s summary) total() int {
-	return s.requiredPassed + s.requiredFailed + s.recommendedPassed + s.recommendedFailed
-}
-
-// summarize reads godog's cucumber JSON report.
-func summarize(path string) (summary, error) {
-	var s summary
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return s, err
-	}
-	type tag struct {
-		Name string `json:"name"`
-	}
-	var report []struct {
-		Tags     []tag `json:"tags"`
-		Elements []struct {
-			Name  string `json:"name"`
-			Type  string `json:"type"`
-			Tags  []tag  `json:"tags"`
-			Steps []struct {
-				Result struct {
-					Status string `json:"status"`
-				} `json:"result"`
-			} `json:"steps"`
-		} `json:"elements"`
-	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return s, nil
-	}
-	if err := json.Unmarshal(data, &report); err != nil {
-		return s, err
-	}
-	for _, f := range report {
-		for _, sc := range f.Elements {
-			if sc.Type != "scenario" {
-				continue
-			}
-			has := func(name string) bool {
-				return slices.Contains(sc.Tags, tag{name}) || slices.Contains(f.Tags, tag{name})
-			}
-			failed := false
-			for _, st := range sc.Steps {
-				failed = failed || (st.Result.Status != "passed" && st.Result.Status != "skipped")
-			}
-			switch {
-			case has("@required") && failed:
-				s.requiredFailed++
-				s.failed = append(s.failed, "@required: "+sc.Name)
-			case has("@required"):
-				s.requiredPassed++
-			case failed:
-				s.recommendedFailed++
-				s.failed = append(s.failed, "@recommended: "+sc.Name)
-			default:
-				s.recommendedPassed++
-			}
-		}
-	}
-	return s, nil
-}
-
-func (s summary) print(w io.Writer, notRun []string, noOrderStatus, strict bool) {
-	fmt.Fprintf(w, "\nBJPAY conformance: @required %d passed, %d failed; @recommended %d passed, %d failed\n",
-		s.requiredPassed, s.requiredFailed, s.recommendedPassed, s.recommendedFailed)
-	for _, f := range s.failed {
-		fmt.Fprintf(w, "  FAILED %s\n", f)
-	}
-	if len(notRun) > 0 {
-		fmt.Fprintf(w, "Not run, for lack of merchant.checkout in the driver file (%d):\n", len(notRun))
-		for _, name := range notRun {
-			fmt.Fprintf(w, "  - %s\n", name)
-		}
-	}
-	if noOrderStatus {
-		fmt.Fprintln(w, "Not checked, for lack of merchant.orderStatus: the merchant's order states (\"... if its status can be read\").")
-	}
-	switch {
-	case s.total() == 0:
-		fmt.Fprintln(w, "Result: FAIL: no scenario ran (check --tags)")
-	case s.requiredFailed > 0:
-		fmt.Fprintln(w, "Result: FAIL: the integration does not do what BJPAY's docs oblige")
-	case strict && s.recommendedFailed > 0:
-		fmt.Fprintln(w, "Result: FAIL (--strict): recommended practice not followed")
-	case s.recommendedFailed > 0:
-		fmt.Fprintln(w, "Result: PASS, with recommended practice not followed (--strict makes this a failure)")
-	default:
-		fmt.Fprintln(w, "Result: PASS")
 	}
 }

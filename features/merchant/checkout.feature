@@ -10,7 +10,7 @@ Feature: End to end through the merchant's checkout
     When the customer pays it
     Then the sandbox delivers its PAID notify
     And the merchant acknowledges it
-    And the merchant's order is paid, if its status can be read
+    And the merchant's order becomes paid, if its status can be read
 
   @recommended @clock
   Scenario: An unpaid payment that expires never becomes paid
@@ -18,4 +18,4 @@ Feature: End to end through the merchant's checkout
     When the sandbox clock passes its expiry
     Then the sandbox delivers its EXPIRED notify
     And the merchant acknowledges it
-    And the merchant's order is not paid, if its status can be read
+    And the merchant's order stays unpaid, if its status can be read

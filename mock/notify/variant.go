@@ -92,6 +92,14 @@ var variants = []variantSpec{
 		"Its bytes differ (keys reordered, indentation, \\u escapes) but every value and the signature are valid, and the signature covers values, not bytes."},
 }
 
+// Why returns the variant's sentence (SignedNotify.Why), "" for an unknown one.
+func (v Variant) Why() string {
+	if i := slices.IndexFunc(variants, func(d variantSpec) bool { return d.v == v }); i >= 0 {
+		return variants[i].why
+	}
+	return ""
+}
+
 // Variants returns every Variant in a stable order, VariantValid first.
 func Variants() []Variant {
 	vs := make([]Variant, len(variants))

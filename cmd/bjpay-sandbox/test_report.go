@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/features/report"
+)
+
+// reportSpec is a report the test command writes itself (godog writes the
+// others): junit, cucumber or html, to file or, without one, to stdout.
+type reportSpec struct{ format, file string }
+
+// splitFormats separates godog's own formats (pretty, progress, events)
+// from the reports written from the run's results, which agree with the
+// exit status and survive an interruption.
+func splitFormats(formats []string) (godogFormats []string, reports []reportSpec) {
+	for _, spec := range formats {
+		name, file, _ := strings.Cut(spec, ":")
+		switch name {
+		case "junit", "cucumber", "html":
+			reports = append(reports, reportSpec{name, file})
+		default:
+			godogFormats = append(godogFormats, spec)
+		}
+	}
+	return godogFormats, reports
+}
+
+// finish writes the reports and maps the run to the command's result:
+// exit 1, with a line saying so, when it was interrupted or failed.
+func finish(run *report.Run, reports []reportSpec, stdout, stderr io.Writer, started time.Time) error {
+	run.Elapsed = time.Since(started)
+	var written []string
+	failed := false
+	for _, r := range reports {
+		var buf bytes.Buffer
+		var err error
+		switch r.format {
+		case "junit":
+			err = run.WriteJUnit(&buf)
+		case "cucumber":
+			err = run.WriteCucumber(&buf)
+		case "html":
+			err = run.WriteHTML(&buf)
+		}
+		if err == nil && r.file == "" {
+			_, err = stdout.Write(buf.Bytes())
+		} else if err == nil {
+			err = os.WriteFile(r.file, buf.Bytes(), 0o644)
+			written = append(written, r.file)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "bjpay-sandbox test: %s report: %v\n", r.format, err)
+			failed = true
+		}
+	}
+	if run.Interrupted != "" {
+		c := run.Counts()
+		files := "none"
+		if len(written) > 0 {
+			files = strings.Join(written, ", ")
+		}
+		fmt.Fprintf(stderr, "bjpay-sandbox test: interrupted (%s) after %s: %d of %d scenario(s) ran to their end; partial reports written: %s\n",
+			run.Interrupted, run.Elapsed.Round(100*time.Millisecond), c.Ran(), len(run.Scenarios), files)
+		return errSilent
+	}
+	if failed || run.Failed() {
+		return errSilent
+	}
+	return nil
+}
+
+// rejections is a slog handler for the sandbox the test command starts:
+// it keeps the last requests the sandbox rejected, with the reason it
+// logs, so that a preflight that fails can say what the sandbox received
+// and why it refused it. It drops every other record: the run's output is
+// the report.
+type rejections struct {
+	mu   sync.Mutex
+	last []string
+}
+
+const maxRejections = 5
+
+func (r *rejections) Enabled(context.Context, slog.Level) bool { return true }
+func (r *rejections) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *rejections) WithGroup(string) slog.Handler            { return r }
+
+func (r *rejections) Handle(_ context.Context, rec slog.Record) error {
+	if rec.Message != "request rejected" {
+		return nil
+	}
+	attrs := map[string]string{}
+	rec.Attrs(func(a slog.Attr) bool {
+		attrs[a.Key] = a.Value.String()
+		return true
+	})
+	line := fmt.Sprintf("%s %s: HTTP %s, code %s: %s", attrs["method"], attrs["path"], attrs["status"], attrs["code"], attrs["reason"])
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = append(r.last, line)
+	if len(r.last) > maxRejections {
+		r.last = r.last[1:]
+	}
+	return nil
+}
+
+// String lists the rejections for a preflight failure, "" when there are
+// none (or no sandbox of the run's own).
+func (r *rejections) String() string {
+	if r == nil {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.last) == 0 {
+		return ""
+	}
+	return "The sandbox received, and refused:\n  " + strings.Join(r.last, "\n  ") + "\nIt expects the driver file's merchant.clientId with its merchant.clientSecret.\n"
+}
