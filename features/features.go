@@ -7,7 +7,8 @@
 // API, and to the merchant — so the same features run against an in-process
 // sandbox in `go test` or a sandbox running elsewhere. Each scenario gets a
 // fresh world, so suites may run with Concurrency > 1; scenarios tagged
-// @clock run alone on their sandbox and put its clock back.
+// @clock move their merchant's own clock, run alone among that merchant's
+// scenarios and put the merchant back on the global clock.
 //
 // To run the features in your own godog suite:
 //

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -261,14 +262,16 @@ func (s sandboxAPI) waitAttempt(ctx context.Context, clientID, ref, what string,
 	}
 }
 
-// clockLocks isolate the scenarios tagged @clock: they run alone on their
-// sandbox, because moving its clock expires every payment due in between.
-// Every other scenario holds its sandbox's lock shared. Runs against other
-// sandboxes (suites run side by side in one test binary) do not wait.
-var clockLocks sync.Map // sandbox base URL → *sync.RWMutex
+// clockLocks isolate the scenarios tagged @clock: they run alone among
+// their merchant's scenarios, because moving its clock expires every
+// payment of the merchant due in between. Every other scenario holds its
+// merchant's lock shared. The clock moved is the merchant's own (a test
+// clock), so other merchants of a shared sandbox, and suites run side by
+// side in one test binary, do not wait and are not disturbed.
+var clockLocks sync.Map // sandbox base URL and client id → *sync.RWMutex
 
-func clockLock(base string) *sync.RWMutex {
-	l, _ := clockLocks.LoadOrStore(strings.TrimRight(base, "/"), new(sync.RWMutex))
+func clockLock(base, clientID string) *sync.RWMutex {
+	l, _ := clockLocks.LoadOrStore(strings.TrimRight(base, "/")+" "+clientID, new(sync.RWMutex))
 	return l.(*sync.RWMutex)
 }
 
@@ -276,37 +279,22 @@ func clockLock(base string) *sync.RWMutex {
 const clockTag = "@clock"
 
 // isolateClock takes clockLock for the scenario and, after a @clock
-// scenario, puts the sandbox clock back where it would have been, so later
+// scenario, puts the merchant back on the sandbox's global clock, so later
 // payments (whose expiredAt the merchant computes from its own clock) are
 // not born expired.
-func isolateClock(sc *godog.ScenarioContext, api func() sandboxAPI) {
-	type clockState struct {
-		Now  time.Time `json:"now"`
-		Mode string    `json:"mode"`
-	}
-	var (
-		exclusive bool
-		before    clockState
-		wallStart time.Time
-	)
+func isolateClock(sc *godog.ScenarioContext, api func() sandboxAPI, clientID string) {
+	var exclusive bool
 	var lock *sync.RWMutex
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
-		lock = clockLock(api().base)
+		lock = clockLock(api().base, clientID)
 		exclusive = false
 		for _, t := range s.Tags {
 			exclusive = exclusive || t.Name == clockTag
 		}
-		if !exclusive {
+		if exclusive {
+			lock.Lock()
+		} else {
 			lock.RLock()
-			return ctx, nil
-		}
-		lock.Lock()
-		wallStart = time.Now()
-		if err := api().control(ctx, http.MethodGet, "/clock", nil, &before); err != nil {
-			lock.Unlock()
-			exclusive = false
-			lock.RLock()
-			return ctx, err
 		}
 		return ctx, nil
 	})
@@ -316,16 +304,12 @@ func isolateClock(sc *godog.ScenarioContext, api func() sandboxAPI) {
 			return ctx, nil
 		}
 		defer lock.Unlock()
-		back := before.Now
-		if before.Mode != "virtual" {
-			back = back.Add(time.Since(wallStart))
-		}
-		err := api().control(context.WithoutCancel(ctx), http.MethodPost, "/clock/set", map[string]string{"now": back.Format(time.RFC3339Nano)}, nil)
+		err := api().control(context.WithoutCancel(ctx), http.MethodPost, "/merchants/"+url.PathEscape(clientID)+"/clock/reset", nil, nil)
 		return ctx, err
 	})
 }
 
-// passExpiry moves the sandbox clock just past the payment's expiredAt.
+// passExpiry moves the merchant's clock just past the payment's expiredAt.
 func (s sandboxAPI) passExpiry(ctx context.Context, clientID, ref string) error {
 	var tx struct {
 		ExpiredAt time.Time `json:"expiredAt"`
@@ -336,9 +320,10 @@ func (s sandboxAPI) passExpiry(ctx context.Context, clientID, ref string) error 
 	var clock struct {
 		Now time.Time `json:"now"`
 	}
-	if err := s.control(ctx, http.MethodGet, "/clock", nil, &clock); err != nil {
+	merchantClock := "/merchants/" + url.PathEscape(clientID) + "/clock"
+	if err := s.control(ctx, http.MethodGet, merchantClock, nil, &clock); err != nil {
 		return err
 	}
 	by := max(tx.ExpiredAt.Sub(clock.Now)+time.Second, 0)
-	return s.control(ctx, http.MethodPost, "/clock/advance", map[string]string{"by": by.String()}, nil)
+	return s.control(ctx, http.MethodPost, merchantClock+"/advance", map[string]string{"by": by.String()}, nil)
 }

@@ -120,7 +120,7 @@ func InitializeConformance(c Conformance) func(*godog.ScenarioContext) {
 			c.Recorder.finish(s.Name, err, ctx.Err() != nil)
 			return ctx, nil
 		})
-		isolateClock(sc, func() sandboxAPI { return w.api })
+		isolateClock(sc, func() sandboxAPI { return w.api }, w.c.Merchant.ClientID)
 
 		sc.Step(`^a pending payment of (\d+) rupiah via (\S+) that the merchant knows of$`, w.pendingPayment)
 		sc.Step(`^a pending payment of (\d+) rupiah via (\S+) that the merchant never created$`, w.strangePayment)

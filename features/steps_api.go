@@ -48,7 +48,7 @@ func InitializeScenario(target Target) func(*godog.ScenarioContext) {
 	}
 	return func(sc *godog.ScenarioContext) {
 		w := &apiWorld{target: target, headers: map[string]string{}, ref: newReference("FEAT-")}
-		isolateClock(sc, func() sandboxAPI { return sandboxAPI{target.BaseURL, target.Client} })
+		isolateClock(sc, func() sandboxAPI { return sandboxAPI{target.BaseURL, target.Client} }, target.ClientID)
 		initNotifySteps(sc, w)
 
 		sc.Step(`^the merchant lists the payment channels$`, w.listChannels)

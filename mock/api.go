@@ -91,7 +91,7 @@ func (s *Sandbox) handleCreate(c *call) (any, error) {
 	if sc != nil {
 		// Every notify the scenario can make counts against the bound: one
 		// payment may not queue a scenario's worth of notifies past it.
-		if n, cost := s.notifier.Pending()+s.promised.Load(), int64(sc.Notifies()); n+cost > s.maxPend {
+		if n, cost := s.notifier.Pending()+s.clocks.promised(), int64(sc.Notifies()); n+cost > s.maxPend {
 			return nil, errorf(KindUnavailable, "the sandbox has %d notifies waiting or scheduled, and scenario %q would add up to %d; its limit is %d (--max-pending-notifies): retry shortly, make the merchant's notify endpoint answer faster, or raise the limit", n, sc.Name, cost, s.maxPend)
 		}
 		if err := forceCreate(c, sc); err != nil {

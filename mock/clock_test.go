@@ -58,9 +58,9 @@ func TestSchedulerVirtual(t *testing.T) {
 	var mu sync.Mutex
 	var ran []int
 	for _, i := range []int{3, 1, 2} {
-		s.At(start.Add(time.Duration(i)*time.Hour), func() { mu.Lock(); ran = append(ran, i); mu.Unlock() })
+		s.at("m", start.Add(time.Duration(i)*time.Hour), 0, func() { mu.Lock(); ran = append(ran, i); mu.Unlock() })
 	}
-	s.At(start.Add(2*time.Hour), func() { mu.Lock(); ran = append(ran, 22); mu.Unlock() }) // a tie runs after the earlier one
+	s.at("m", start.Add(2*time.Hour), 0, func() { mu.Lock(); ran = append(ran, 22); mu.Unlock() }) // a tie runs after the earlier one
 	got := func() []int { mu.Lock(); defer mu.Unlock(); return append([]int(nil), ran...) }
 	c.Advance(90 * time.Minute)
 	s.runDue()
@@ -86,7 +86,7 @@ func TestSchedulerReal(t *testing.T) {
 	s.start()
 	defer s.close()
 	done := make(chan struct{})
-	s.At(c.Now().Add(20*time.Second), func() { close(done) })
+	s.at("m", c.Now().Add(20*time.Second), 0, func() { close(done) })
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):

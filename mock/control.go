@@ -40,10 +40,17 @@ func (s *Sandbox) controlRoutes(c controlRouter) {
 	// The delivery journal.
 	c.guarded("/deliveries", s.json(s.ctlDeliveries)).Methods(http.MethodGet)
 
-	// The sandbox clock.
+	// The global clock, and each merchant's: its own once advanced or set
+	// (test clocks for a shared sandbox), the global one again after reset.
 	c.guarded("/clock", s.json(s.ctlClock)).Methods(http.MethodGet)
 	c.guarded("/clock/advance", s.json(s.ctlAdvance)).Methods(http.MethodPost)
 	c.guarded("/clock/set", s.json(s.ctlSetClock)).Methods(http.MethodPost)
+	c.guarded("/merchants/{clientId}/clock", s.json(s.ctlMerchantClock)).Methods(http.MethodGet)
+	c.guarded("/merchants/{clientId}/clock/advance", s.json(s.ctlMerchantAdvance)).Methods(http.MethodPost)
+	c.guarded("/merchants/{clientId}/clock/set", s.json(s.ctlMerchantSetClock)).Methods(http.MethodPost)
+	c.guarded("/merchants/{clientId}/clock/reset", s.json(s.ctlMerchantResetClock)).Methods(http.MethodPost)
+	// One merchant back to a clean slate: its payments, deliveries, clock.
+	c.guarded("/merchants/{clientId}/reset", s.json(s.ctlResetMerchant)).Methods(http.MethodPost)
 
 	// Scenarios: list, or load a YAML file replacing the user's scenarios.
 	c.guarded("/scenarios", s.json(s.ctlScenarios)).Methods(http.MethodGet)

@@ -80,7 +80,7 @@ func (s *Sandbox) create(ctx context.Context, m *merchant, req *createRequest, p
 	if err != nil {
 		return store.Transaction{}, err
 	}
-	now := s.clock.Now().In(notify.WIB).Truncate(time.Second)
+	now := s.clocks.Now(m.ClientID).In(notify.WIB).Truncate(time.Second)
 	ch := v.channel
 	fee := feeFor(ch, v.amount)
 	tx := &store.Transaction{

@@ -21,7 +21,7 @@ func controlRoutes(t *testing.T, h http.Handler) (routes []struct{ method, path 
 		t.Fatal("the handler does not expose its router's Walk")
 	}
 	vars := regexp.MustCompile(`\{([a-zA-Z]+)(:[^}]*)?\}`)
-	sample := map[string]string{"referenceNumber": "GUARD-1", "action": "pay", "transactionNumber": "SBX2026112400000001"}
+	sample := map[string]string{"referenceNumber": "GUARD-1", "action": "pay", "transactionNumber": "SBX2026112400000001", "clientId": demoID}
 	err := walker.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		if route.GetName() != "guarded" {
 			return nil

@@ -47,22 +47,22 @@ func (s *Sandbox) plan(tx *store.Transaction, sc *scenarios.Scenario) {
 // it has ended by then.
 func (s *Sandbox) planExpiry(tx *store.Transaction) {
 	id := idOf(tx)
-	s.sched.At(tx.ExpiredAt, func() { s.expire(id) })
+	s.clocks.at(id.clientID, tx.ExpiredAt, 0, func() { s.expire(id) })
 }
 
 // expire ends a payment whose expiredAt has come.
 func (s *Sandbox) expire(id txID) {
 	_, err := s.transition(context.Background(), id, store.StatusExpired, "expiredAt reached")
-	s.retryLater(err, func() { s.expire(id) })
+	s.retryLater(id.clientID, err, func() { s.expire(id) })
 }
 
 // retryLater runs job again a second later (sandbox time: on a virtual
 // clock, at the next advance) when err says the store could not save, so
 // an expiry or a scenario's step is not lost to a full disk.
-func (s *Sandbox) retryLater(err error, job func()) {
+func (s *Sandbox) retryLater(clientID string, err error, job func()) {
 	var e *Error
 	if errors.As(err, &e) && e.Kind == KindUnavailable {
-		s.sched.At(s.clock.Now().Add(time.Second), job)
+		s.clocks.at(clientID, s.clocks.Now(clientID).Add(time.Second), 0, job)
 	}
 }
 
@@ -76,14 +76,13 @@ func (s *Sandbox) planSteps(tx *store.Transaction, sc *scenarios.Scenario, skipU
 		if !skipUntil.IsZero() && !at.After(skipUntil) {
 			continue
 		}
-		s.promised.Add(cost)
 		switch {
 		case step.Status != "":
 			status, name := step.Status, sc.Name
-			s.sched.At(at, func() { s.promised.Add(-cost); s.step(id, status, name) })
+			s.clocks.at(id.clientID, at, cost, func() { s.step(id, status, name) })
 		case step.Notify != "":
 			status := step.Notify
-			s.sched.At(at, func() { s.promised.Add(-cost); s.stepNotify(id, status) })
+			s.clocks.at(id.clientID, at, cost, func() { s.stepNotify(id, status) })
 		}
 	}
 }
@@ -91,7 +90,7 @@ func (s *Sandbox) planSteps(tx *store.Transaction, sc *scenarios.Scenario, skipU
 // step moves a payment to status, as its scenario's timeline says.
 func (s *Sandbox) step(id txID, status, scenario string) {
 	_, err := s.transition(context.Background(), id, status, fmt.Sprintf("scenario %q", scenario))
-	s.retryLater(err, func() { s.step(id, status, scenario) })
+	s.retryLater(id.clientID, err, func() { s.step(id, status, scenario) })
 }
 
 // stepNotify sends a notify announcing status, whatever the payment's
@@ -103,7 +102,7 @@ func (s *Sandbox) stepNotify(id txID, status string) {
 		return // reset since
 	}
 	_, err = s.send(ctx, &tx, tx.Notification(status), tx.Delivery)
-	s.retryLater(err, func() { s.stepNotify(id, status) })
+	s.retryLater(id.clientID, err, func() { s.stepNotify(id, status) })
 }
 
 // replan schedules again, after a restart, what is still to happen to a
@@ -139,7 +138,7 @@ var errGone = errors.New("gone")
 // transaction is a conflict; a change the store could not commit leaves
 // the transaction as it was and sends nothing.
 func (s *Sandbox) transition(ctx context.Context, id txID, to, why string) (store.Transaction, error) {
-	now := s.clock.Now().In(notify.WIB).Truncate(time.Second)
+	now := s.clocks.Now(id.clientID).In(notify.WIB).Truncate(time.Second)
 	var rs []delivery.Record
 	tx, err := s.store.Update(ctx, id.clientID, id.ref, func(tx *store.Transaction) ([]delivery.Record, error) {
 		if id.number != "" && tx.TransactionNumber != id.number {

@@ -65,12 +65,13 @@ func (s *Sandbox) payState(w http.ResponseWriter, r *http.Request) (payView, boo
 	if m := s.merchants.get(r.Context(), tx.ClientID); m != nil {
 		v.Merchant = m.Name
 	}
-	now := s.clock.Now()
+	clock, _ := s.clocks.of(tx.ClientID)
+	now := clock.Now()
 	v.Remaining = tx.ExpiredAt.Sub(now).Truncate(time.Second)
 	v.Expired = v.Remaining <= 0
 	v.Open = tx.Status == store.StatusPending && !v.Expired
-	if s.clock.Mode() == ClockReal {
-		v.Speed = s.clock.Speed()
+	if clock.Mode() == ClockReal {
+		v.Speed = clock.Speed()
 	}
 	return v, true
 }

@@ -114,8 +114,7 @@ type Sandbox struct {
 	channelCodes string          // active codes, for error messages
 	channelsData json.RawMessage // Get Available Payment's data, encoded once
 	store        store.Store
-	clock        *SandboxClock
-	sched        *scheduler
+	clocks       *clocks // the global clock and merchants' own, with their schedulers
 	notifier     *delivery.Notifier
 	defaultPol   delivery.Policy
 	wallNow      func() time.Time
@@ -133,9 +132,6 @@ type Sandbox struct {
 
 	merchants merchants
 	scenarios atomic.Pointer[[]scenarios.Scenario] // user's, then the library
-	// promised counts the notifies scenario steps will send once they come
-	// (each step's share, duplicates included), for the pending bound.
-	promised atomic.Int64
 }
 
 // New builds a sandbox on opts and takes up what its store holds:
@@ -155,7 +151,6 @@ func New(opts Options) (*Sandbox, error) {
 		settings:   cfg.Settings,
 		channels:   make(map[string]*Channel, len(cfg.Channels)),
 		store:      opts.Store,
-		clock:      opts.Clock,
 		wallNow:    opts.WallNow,
 		dest:       newDestGen(opts.Seed),
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
@@ -167,9 +162,10 @@ func New(opts Options) (*Sandbox, error) {
 	if s.store == nil {
 		s.store = memstore.New()
 	}
-	if s.clock == nil {
-		s.clock, _ = NewSandboxClock(ClockReal, 1)
+	if opts.Clock == nil {
+		opts.Clock, _ = NewSandboxClock(ClockReal, 1)
 	}
+	s.clocks = newClocks(opts.Clock)
 	if s.wallNow == nil {
 		s.wallNow = time.Now
 	}
@@ -217,8 +213,7 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	s.channelsData = data
 	s.SetScenarios(opts.Scenarios)
-	s.sched = newScheduler(s.clock)
-	s.notifier, err = delivery.New(delivery.Options{Workers: workers, Clock: s.clock, Timer: s.sched, WallNow: s.wallNow,
+	s.notifier, err = delivery.New(delivery.Options{Workers: workers, Clocks: s.clocks, WallNow: s.wallNow,
 		Store: s.store, Log: s.log, SandboxHeaders: !opts.NoSandboxHeaders, Allow: opts.NotifyAllow})
 	if err != nil {
 		return nil, fmt.Errorf("new sandbox: %w", err)
@@ -241,9 +236,8 @@ func (s *Sandbox) takeUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stored transactions: %w", err)
 	}
-	now := s.clock.Now()
 	for i := range txs {
-		s.replan(&txs[i], now)
+		s.replan(&txs[i], s.clocks.Now(txs[i].ClientID))
 	}
 	pending, err := s.store.Pending(ctx)
 	if err != nil {
@@ -256,7 +250,7 @@ func (s *Sandbox) takeUp(ctx context.Context) error {
 // Start starts the scheduler and the notifier's workers: payments expire,
 // scenarios play out and notifies go out. Handler serves before Start too.
 func (s *Sandbox) Start() {
-	s.sched.start()
+	s.clocks.start()
 	s.notifier.Start()
 }
 
@@ -267,7 +261,7 @@ func (s *Sandbox) Start() {
 // store. Calling it again does nothing.
 func (s *Sandbox) Close(ctx context.Context) {
 	s.closeOnce.Do(func() {
-		s.sched.close()
+		s.clocks.close()
 		s.notifier.Close(ctx)
 		if err := s.store.Close(); err != nil {
 			s.log.Error("store close failed", "error", err)
@@ -276,7 +270,7 @@ func (s *Sandbox) Close(ctx context.Context) {
 }
 
 // Clock returns the sandbox clock.
-func (s *Sandbox) Clock() *SandboxClock { return s.clock }
+func (s *Sandbox) Clock() *SandboxClock { return s.clocks.global }
 
 // SetScenarios replaces the user's scenarios; the embedded library stays
 // behind them.

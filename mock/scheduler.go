@@ -1,7 +1,9 @@
 package mock
 
 import (
+	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,24 +13,31 @@ import (
 // a million small heap entries and nothing else.
 //
 // Functions run on the scheduler's goroutine and must be quick (change a
-// state, enqueue a delivery). Events can be scheduled before start.
+// state, enqueue a delivery). Events can be scheduled before start. Each
+// event has an owner, the merchant it is for, so a merchant's events can
+// move to the scheduler of its own clock and back, or be dropped with its
+// reset; and a cost, the notifies it will send, which promised sums.
 type scheduler struct {
 	clock *SandboxClock
 
-	mu     sync.Mutex
-	events eventHeap
-	seq    uint64
-	wake   chan struct{} // buffered 1: "re-plan now"
-	flush  chan chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
-	once   sync.Once // starts or stops the loop, whichever comes first
+	mu       sync.Mutex
+	events   eventHeap
+	seq      uint64
+	promised atomic.Int64  // the costs of the events waiting
+	wake     chan struct{} // buffered 1: "re-plan now"
+	flush    chan chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once // starts or stops the loop, whichever comes first
+	halt     sync.Once // closes stop
 }
 
 type event struct {
-	at  time.Time
-	seq uint64 // ties run in scheduling order
-	fn  func()
+	at    time.Time
+	seq   uint64 // ties run in scheduling order
+	owner string // the merchant's client id
+	cost  int64  // notifies it will send, for the pending bound
+	fn    func()
 }
 
 // eventHeap is a binary min-heap by (at, seq). Typed rather than through
@@ -56,14 +65,16 @@ func (h *eventHeap) push(e event) {
 	}
 }
 
-// pop removes the first event.
-func (h *eventHeap) pop() {
-	old := *h
-	n := len(old) - 1
-	old[0] = old[n]
-	old[n] = event{}
-	*h = old[:n]
-	for i := 0; ; {
+// init restores the heap order of h after any change.
+func (h eventHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h eventHeap) down(i int) {
+	n := len(h)
+	for {
 		least, l, r := i, 2*i+1, 2*i+2
 		if l < n && h.less(l, least) {
 			least = l
@@ -74,9 +85,19 @@ func (h *eventHeap) pop() {
 		if least == i {
 			return
 		}
-		old[i], old[least] = old[least], old[i]
+		h[i], h[least] = h[least], h[i]
 		i = least
 	}
+}
+
+// pop removes the first event.
+func (h *eventHeap) pop() {
+	old := *h
+	n := len(old) - 1
+	old[0] = old[n]
+	old[n] = event{}
+	*h = old[:n]
+	h.down(0)
 }
 
 func newScheduler(clock *SandboxClock) *scheduler {
@@ -94,16 +115,54 @@ func newScheduler(clock *SandboxClock) *scheduler {
 // start starts the loop that runs events when they are due.
 func (s *scheduler) start() { s.once.Do(func() { go s.loop() }) }
 
-// At schedules fn at sandbox time t (at once if t has passed).
-func (s *scheduler) At(t time.Time, fn func()) {
+// at schedules fn for owner at sandbox time t (at once if t has passed);
+// cost is the notifies it will send.
+func (s *scheduler) at(owner string, t time.Time, cost int64, fn func()) {
+	s.put([]event{{at: t, owner: owner, cost: cost, fn: fn}})
+}
+
+// put schedules events, in their order.
+func (s *scheduler) put(es []event) {
+	if len(es) == 0 {
+		return
+	}
 	s.mu.Lock()
-	s.seq++
-	s.events.push(event{at: t, seq: s.seq, fn: fn})
-	first := s.events[0].seq == s.seq
+	first := false
+	for _, e := range es {
+		s.seq++
+		e.seq = s.seq
+		s.events.push(e)
+		s.promised.Add(e.cost)
+		first = first || s.events[0].seq == s.seq
+	}
 	s.mu.Unlock()
 	if first {
 		s.poke()
 	}
+}
+
+// take removes owner's events (every event when owner is "") and returns
+// them, in the order they were due.
+func (s *scheduler) take(owner string) []event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []event
+	kept := s.events[:0]
+	for _, e := range s.events {
+		if owner == "" || e.owner == owner {
+			out = append(out, e)
+			s.promised.Add(-e.cost)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	clear(s.events[len(kept):])
+	s.events = kept
+	s.events.init()
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].at.Before(out[j].at) || out[i].at.Equal(out[j].at) && out[i].seq < out[j].seq
+	})
+	return out
 }
 
 func (s *scheduler) poke() {
@@ -124,14 +183,6 @@ func (s *scheduler) runDue() {
 	}
 }
 
-// reset drops every event: a reset forgets what they were for, and the
-// memory they hold goes with them.
-func (s *scheduler) reset() {
-	s.mu.Lock()
-	s.events = nil
-	s.mu.Unlock()
-}
-
 // close runs the events already due, then stops the loop; events not yet
 // due are dropped (their owners record what that means). Before start, it
 // only marks the loop as never to run.
@@ -139,7 +190,7 @@ func (s *scheduler) close() {
 	started := true
 	s.once.Do(func() { started = false; close(s.done) })
 	if started {
-		close(s.stop)
+		s.halt.Do(func() { close(s.stop) })
 		<-s.done
 	}
 }
@@ -188,6 +239,7 @@ func (s *scheduler) runReady() (wait time.Duration, ok bool) {
 			return s.clock.wallDelay(next.at.Sub(now))
 		}
 		s.events.pop()
+		s.promised.Add(-next.cost)
 		s.mu.Unlock()
 		next.fn()
 	}

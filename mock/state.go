@@ -34,18 +34,60 @@ func (s *Sandbox) Deliveries(clientID, ref string) []delivery.Attempt {
 	return as
 }
 
-// AdvanceClock moves the sandbox clock forward by d and returns once
-// everything that became due has run.
+// AdvanceClock moves the global clock forward by d, and with it every
+// merchant without a clock of its own, and returns once everything that
+// became due has run. A notify that fails then is retried from when it
+// was due: one advance runs every retry of the chain that falls within it
+// (each delivered by the workers, after the advance answers).
 func (s *Sandbox) AdvanceClock(d time.Duration) {
-	s.clock.Advance(d)
-	s.sched.runDue()
+	s.clocks.global.Advance(d)
+	s.clocks.runDue("")
 }
 
-// SetClock puts the sandbox clock at t and returns once everything that
+// SetClock puts the global clock at t and returns once everything that
 // became due has run.
 func (s *Sandbox) SetClock(t time.Time) {
-	s.clock.Set(t)
-	s.sched.runDue()
+	s.clocks.global.Set(t)
+	s.clocks.runDue("")
+}
+
+// AdvanceMerchantClock moves the merchant's clock forward by d: the first
+// advance or set gives it a clock of its own, from then on apart from the
+// global one. Only its payments' expiries, timelines and retries follow.
+func (s *Sandbox) AdvanceMerchantClock(clientID string, d time.Duration) {
+	o := s.clocks.detach(clientID)
+	o.clock.Advance(d)
+	o.sched.runDue()
+}
+
+// SetMerchantClock puts the merchant's own clock at t (see
+// AdvanceMerchantClock).
+func (s *Sandbox) SetMerchantClock(clientID string, t time.Time) {
+	o := s.clocks.detach(clientID)
+	o.clock.Set(t)
+	o.sched.runDue()
+}
+
+// ResetMerchantClock puts the merchant back on the global clock.
+func (s *Sandbox) ResetMerchantClock(clientID string) {
+	s.clocks.attach(clientID)
+	s.clocks.runDue(clientID)
+}
+
+// ResetMerchant forgets one merchant's payments, deliveries (pending ones
+// and those in flight included), journal and clock of its own, and leaves
+// the merchant, its credentials and every other merchant as they are.
+func (s *Sandbox) ResetMerchant(ctx context.Context, clientID string) error {
+	if s.merchants.get(ctx, clientID) == nil {
+		return errorf(KindNotFound, "no merchant with clientId %q", clientID)
+	}
+	s.notifier.DiscardMerchant(clientID)
+	s.clocks.attach(clientID)
+	s.clocks.drop(clientID)
+	if err := s.store.ResetMerchant(ctx, clientID); err != nil {
+		return s.storeFailed("reset merchant "+clientID, err)
+	}
+	return nil
 }
 
 // Reset forgets every transaction, delivery and pending notify, restores
@@ -54,11 +96,10 @@ func (s *Sandbox) SetClock(t time.Time) {
 // durable store is emptied too; err says when it could not be.
 func (s *Sandbox) Reset() error {
 	s.notifier.Discard()
-	s.sched.reset()
-	s.promised.Store(0)
+	s.clocks.reset()
 	err := s.store.Reset(context.Background())
 	s.merchants.reset()
-	s.clock.Set(s.wallNow())
+	s.clocks.global.Set(s.wallNow())
 	if err != nil {
 		return s.storeFailed("reset its store", err)
 	}
@@ -215,8 +256,23 @@ type clockJSON struct {
 	Speed float64   `json:"speed"`
 }
 
-func (s *Sandbox) clockView() clockJSON {
-	return clockJSON{Now: s.clock.Now().In(notify.WIB).Truncate(time.Millisecond), Mode: s.clock.Mode(), Speed: s.clock.Speed()}
+func (s *Sandbox) clockView() clockJSON { return viewOf(s.clocks.global) }
+
+func viewOf(c *SandboxClock) clockJSON {
+	return clockJSON{Now: c.Now().In(notify.WIB).Truncate(time.Millisecond), Mode: c.Mode(), Speed: c.Speed()}
+}
+
+// merchantClockJSON is a merchant's clock: its own, or the global one it
+// follows.
+type merchantClockJSON struct {
+	ClientID string `json:"clientId"`
+	clockJSON
+	Own bool `json:"own"` // false while it follows the global clock
+}
+
+func (s *Sandbox) merchantClockView(clientID string) merchantClockJSON {
+	c, _ := s.clocks.of(clientID)
+	return merchantClockJSON{ClientID: clientID, clockJSON: viewOf(c), Own: c != s.clocks.global}
 }
 
 // scenarioView is a scenario as the control API lists it.

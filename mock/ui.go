@@ -2,6 +2,7 @@ package mock
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -177,7 +178,7 @@ func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, http.StatusOK, "dashboard", map[string]any{
-		"Title": "Dashboard", "Clock": s.clockView(), "Filter": filter, "Merchants": s.merchants.views(),
+		"Title": "Dashboard", "Clock": s.dashboardClock(filter.ClientID), "Filter": filter, "Merchants": s.merchants.views(),
 		"Statuses": store.Statuses, "Counts": counts,
 		"Rows": rows, "Matched": matched, "Total": len(all), "Limit": dashboardLimit,
 		"Scenarios": s.scenarioViews(), "Version": version,
@@ -208,4 +209,14 @@ func (s *Sandbox) uiTransaction(w http.ResponseWriter, r *http.Request) {
 func (s *Sandbox) uiVersion(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = writeControl(w, http.StatusOK, map[string]uint64{"version": s.store.Version()})
+}
+
+// dashboardClock is the clock the dashboard shows: the global one, or, when
+// it lists one merchant's payments, that merchant's (the global one it
+// follows, or its own).
+func (s *Sandbox) dashboardClock(clientID string) merchantClockJSON {
+	if clientID == "" || s.merchants.get(context.Background(), clientID) == nil {
+		return merchantClockJSON{clockJSON: s.clockView()}
+	}
+	return s.merchantClockView(clientID)
 }

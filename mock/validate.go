@@ -166,7 +166,7 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, error) {
 	}
 	v.returnURL = f.S
 
-	now := s.clock.Now()
+	now := s.clocks.Now(m.ClientID)
 	switch f = req.ExpiredAt; {
 	case f.Bad != "":
 		return v, errorf(KindInvalid, "expiredAt %s", f.Bad)

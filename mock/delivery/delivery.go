@@ -3,9 +3,9 @@
 // the outbound policy that decides where a notify may go.
 //
 // It knows nothing of payments or of how state is stored. The sandbox
-// gives it a clock (sandbox time: delays and retries), a timer that runs a
-// function at a sandbox time, and a Store that keeps the journal and the
-// records of pending deliveries. One send path for every notify: Prepare
+// gives it Clocks (each merchant's sandbox time, for delays and retries,
+// and a way to run a function at one) and a Store that keeps the journal
+// and the records of pending deliveries. One send path for every notify: Prepare
 // mints the deliveries' records, the caller commits them (with the status
 // change they announce, when there is one), then Send makes their attempts.
 // So a record is committed before its first attempt, and a change that
@@ -128,8 +128,12 @@ type Store interface {
 	RecordAttempt(ctx context.Context, a Attempt, pending *Record) error
 }
 
-// Clock reads sandbox time.
-type Clock interface{ Now() time.Time }
-
-// Timer runs fn at sandbox time t, or at once when t has passed.
-type Timer interface{ At(t time.Time, fn func()) }
+// Clocks tell the sandbox time of each merchant (merchants may have clocks
+// of their own) and run a function at one.
+type Clocks interface {
+	// Now is the merchant's sandbox time.
+	Now(clientID string) time.Time
+	// At runs fn at the merchant's sandbox time t, or at once when t has
+	// passed.
+	At(clientID string, t time.Time, fn func())
+}

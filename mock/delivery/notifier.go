@@ -19,10 +19,9 @@ import (
 type Options struct {
 	// Workers bounds the attempts in flight at once.
 	Workers int
-	// Clock is sandbox time: when attempts are due.
-	Clock Clock
-	// Timer runs deliveries' later attempts at their due time.
-	Timer Timer
+	// Clocks are the merchants' sandbox times: when attempts are due, and
+	// what runs later attempts at their due time.
+	Clocks Clocks
 	// WallNow is the wall clock, for X-Request-Time; time.Now when nil.
 	WallNow func() time.Time
 	// Store keeps the journal and the pending deliveries.
@@ -41,8 +40,7 @@ type Options struct {
 // blocks: the queue grows instead. Every attempt lands in the journal.
 type Notifier struct {
 	client         *http.Client
-	clock          Clock
-	timer          Timer
+	clocks         Clocks
 	wallNow        func() time.Time
 	store          Store
 	log            *slog.Logger
@@ -55,8 +53,9 @@ type Notifier struct {
 	queue   []*delivery
 	waiting map[*delivery]bool // scheduled for later (delay or retry)
 	closed  bool
-	gen     uint64       // bumped by Discard: older deliveries are dropped
-	busy    atomic.Int64 // attempts in flight
+	gen     uint64            // bumped by Discard: older deliveries are dropped
+	epochs  map[string]uint64 // bumped by DiscardMerchant, per merchant
+	busy    atomic.Int64      // attempts in flight
 	// pending is len(queue) + len(waiting), kept under mu and read without
 	// it by creates asking whether the backlog is full.
 	pending atomic.Int64
@@ -69,8 +68,9 @@ type Notifier struct {
 // delivery is a Record on its way, in the generation it was sent in.
 type delivery struct {
 	Record
-	gen  uint64
-	body string // the body of its last attempt, shared by the journal entries of every attempt that sent the same
+	gen   uint64 // the notifier's generation when it was sent
+	epoch uint64 // its merchant's, likewise
+	body  string // the body of its last attempt, shared by the journal entries of every attempt that sent the same
 }
 
 // New builds a notifier; Start starts its workers.
@@ -110,8 +110,7 @@ func New(o Options) (*Notifier, error) {
 			// [sandbox] A redirect is not an acknowledgement: 3xx fails the attempt.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		clock:          o.Clock,
-		timer:          o.Timer,
+		clocks:         o.Clocks,
 		wallNow:        o.WallNow,
 		store:          o.Store,
 		log:            o.Log,
@@ -119,6 +118,7 @@ func New(o Options) (*Notifier, error) {
 		policy:         policy,
 		workers:        o.Workers,
 		waiting:        map[*delivery]bool{},
+		epochs:         map[string]uint64{},
 	}
 	n.ready = sync.NewCond(&n.mu)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -137,7 +137,7 @@ func (n *Notifier) Start() {
 // its duplicates, when the policy asks for them), due after the policy's
 // delay. Nothing is sent until Send.
 func (n *Notifier) Prepare(clientID, url, key string, note notify.Notification, p Policy) []Record {
-	due := n.clock.Now().Add(p.Delay)
+	due := n.clocks.Now(clientID).Add(p.Delay)
 	rs := make([]Record, 1+max(p.Duplicates, 0))
 	for i := range rs {
 		rs[i] = Record{ID: "dlv_" + strconv.FormatUint(n.store.NextDeliveryID(), 10), Due: due,
@@ -150,17 +150,15 @@ func (n *Notifier) Prepare(clientID, url, key string, note notify.Notification, 
 // ones, or pending ones loaded at start. Each is attempted at its due time,
 // at once if that has passed; one without a URL is only journalled.
 func (n *Notifier) Send(rs []Record) {
-	n.mu.Lock()
-	gen := n.gen
-	n.mu.Unlock()
-	now := n.clock.Now()
 	for _, r := range rs {
-		d := &delivery{Record: r, gen: gen}
+		n.mu.Lock()
+		d := &delivery{Record: r, gen: n.gen, epoch: n.epochs[r.ClientID]}
+		n.mu.Unlock()
 		switch {
 		case r.URL == "":
 			n.record(d, Attempt{Attempt: r.Attempts + 1, SentAt: n.wallNow(), Outcome: OutcomeNoURL,
 				Error: "no finishNotifyUrl on the payment and no notifyUrl configured for the merchant: nothing sent"}, nil)
-		case r.Due.After(now):
+		case r.Due.After(n.clocks.Now(r.ClientID)):
 			n.later(d)
 		default:
 			n.enqueue(d)
@@ -168,9 +166,12 @@ func (n *Notifier) Send(rs []Record) {
 	}
 }
 
+// stale reports whether d was discarded since it was sent; mu is held.
+func (n *Notifier) stale(d *delivery) bool { return d.gen != n.gen || d.epoch != n.epochs[d.ClientID] }
+
 func (n *Notifier) enqueue(d *delivery) {
 	n.mu.Lock()
-	if d.gen != n.gen { // reset since
+	if n.stale(d) { // reset since
 		n.mu.Unlock()
 		return
 	}
@@ -188,7 +189,7 @@ func (n *Notifier) enqueue(d *delivery) {
 // later schedules d's next attempt at its due time.
 func (n *Notifier) later(d *delivery) {
 	n.mu.Lock()
-	if d.gen != n.gen {
+	if n.stale(d) {
 		n.mu.Unlock()
 		return
 	}
@@ -200,7 +201,7 @@ func (n *Notifier) later(d *delivery) {
 	n.waiting[d] = true
 	n.recount()
 	n.mu.Unlock()
-	n.timer.At(d.Due, func() {
+	n.clocks.At(d.ClientID, d.Due, func() {
 		n.mu.Lock()
 		_, ok := n.waiting[d]
 		delete(n.waiting, d)
@@ -313,8 +314,11 @@ func (n *Notifier) attempt(d *delivery) {
 		}
 		a.Outcome = OutcomeGaveUp
 		if d.Attempts < len(p.Retries) {
+			// [sandbox] From when this attempt was due, not from now: one
+			// advance of the clock runs a whole chain of retries that falls
+			// within it, each at its own time.
 			a.Outcome = OutcomeRetrying
-			next := n.clock.Now().Add(p.Retries[d.Attempts])
+			next := d.Due.Add(p.Retries[d.Attempts])
 			a.NextAttemptAt = &next
 		}
 	}
@@ -359,7 +363,7 @@ func flatten(h http.Header) map[string]string {
 // which no journal keeps.
 func (n *Notifier) record(d *delivery, a Attempt, pending *Record) bool {
 	n.mu.Lock()
-	stale := d.gen != n.gen
+	stale := n.stale(d)
 	n.mu.Unlock()
 	if stale {
 		return false
@@ -388,6 +392,29 @@ func (n *Notifier) Discard() {
 	n.gen++
 	n.queue = nil
 	n.waiting = map[*delivery]bool{}
+	n.recount()
+	n.mu.Unlock()
+}
+
+// DiscardMerchant forgets the queued and scheduled deliveries of one
+// merchant (its reset): none of them, nor any of its attempts in flight,
+// is attempted or journalled any more.
+func (n *Notifier) DiscardMerchant(clientID string) {
+	n.mu.Lock()
+	n.epochs[clientID]++
+	kept := n.queue[:0]
+	for _, d := range n.queue {
+		if d.ClientID != clientID {
+			kept = append(kept, d)
+		}
+	}
+	clear(n.queue[len(kept):])
+	n.queue = kept
+	for d := range n.waiting {
+		if d.ClientID == clientID {
+			delete(n.waiting, d)
+		}
+	}
 	n.recount()
 	n.mu.Unlock()
 }

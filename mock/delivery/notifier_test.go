@@ -35,14 +35,12 @@ func (r *recorder) all() []Attempt {
 	return append([]Attempt(nil), r.attempts...)
 }
 
-type fixedClock struct{ t time.Time }
+// soon is a clock that stands still and runs every timed function at
+// once, on its own goroutine.
+type soon struct{ t time.Time }
 
-func (c fixedClock) Now() time.Time { return c.t }
-
-// soon runs every timed function at once, on its own goroutine.
-type soon struct{}
-
-func (soon) At(_ time.Time, fn func()) { go fn() }
+func (c soon) Now(string) time.Time              { return c.t }
+func (soon) At(_ string, _ time.Time, fn func()) { go fn() }
 
 // TestJournalKeepsOneBody: the attempts of one delivery carry the same
 // body, and the journal holds it once, not once per attempt.
@@ -55,7 +53,7 @@ func TestJournalKeepsOneBody(t *testing.T) {
 	}))
 	defer srv.Close()
 	st := &recorder{}
-	n, err := New(Options{Workers: 2, Clock: fixedClock{time.Now()}, Timer: soon{}, Store: st})
+	n, err := New(Options{Workers: 2, Clocks: soon{time.Now()}, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

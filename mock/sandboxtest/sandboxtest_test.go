@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,5 +68,45 @@ scenarios:
 				t.Errorf("delivery %+v", a)
 			}
 		})
+	}
+}
+
+// TestAdvanceRunsTheRetryChain: a receiver that fails three times, the
+// default retry schedule (1 m, 5 m, 15 m, ...): one Advance past the
+// chain, and WaitDelivery sees the fourth attempt delivered — each retry
+// due from when its predecessor was due, not from the clock after the jump.
+func TestAdvanceRunsTheRetryChain(t *testing.T) {
+	var calls atomic.Int64
+	webhook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer webhook.Close()
+	sb := sandboxtest.New(t, sandboxtest.NotifyURL(webhook.URL))
+	create(t, sb, "CHAIN-1")
+	sb.Pay("CHAIN-1")
+	deadline := time.Now().Add(10 * time.Second)
+	for len(sb.Deliveries("CHAIN-1")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // the first attempt, at once
+	}
+	sb.Advance(24 * time.Hour)
+	a := sb.WaitDelivery("CHAIN-1", "PAID")
+	if a.Attempt != 4 || calls.Load() != 4 {
+		t.Fatalf("delivered at attempt %d after %d calls; want the 4th", a.Attempt, calls.Load())
+	}
+	as := sb.Deliveries("CHAIN-1")
+	for i := 1; i < len(as); i++ {
+		if want := as[i-1].NextAttemptAt; want == nil {
+			t.Fatalf("attempt %d names no next attempt", as[i-1].Attempt)
+		}
+	}
+	// The schedule, from the journal: 1 m after the first (paid at once),
+	// then 5 m and 15 m after each due time.
+	first := *as[0].NextAttemptAt
+	for i, want := range []time.Duration{0, 5 * time.Minute, 20 * time.Minute} {
+		if got := as[i].NextAttemptAt.Sub(first); got != want {
+			t.Errorf("attempt %d's next attempt at first+%s, want +%s", i+1, got, want)
+		}
 	}
 }

@@ -85,6 +85,9 @@ type Store interface {
 	// Reset forgets every transaction, attempt, pending delivery and
 	// stored merchant. Sequence numbers go on.
 	Reset(ctx context.Context) error
+	// ResetMerchant forgets one merchant's transactions, attempts and
+	// pending deliveries; the merchant stays.
+	ResetMerchant(ctx context.Context, clientID string) error
 	// Close releases the engine's resources.
 	Close() error
 }

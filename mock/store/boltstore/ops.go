@@ -3,7 +3,9 @@ package boltstore
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/bjpay/bjpay-sandbox/mock/delivery"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
@@ -135,4 +137,51 @@ func (s *Store) Close() error {
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr
+}
+
+// ResetMerchant deletes the merchant's transactions, journal entries and
+// pending deliveries from the file, then from memory.
+func (s *Store) ResetMerchant(ctx context.Context, clientID string) error {
+	txs, err := s.Store.List(ctx, store.Filter{ClientID: clientID})
+	if err != nil {
+		return err
+	}
+	err = s.w.commit(func(btx *bolt.Tx) error {
+		for i := range txs {
+			if seq, ok := store.SeqOf(txs[i].TransactionNumber); ok {
+				if err := btx.Bucket(bucketTransactions).Delete(u64key(seq)); err != nil {
+					return err
+				}
+			}
+		}
+		// Journal entries and pending deliveries name their merchant in
+		// their record: read each, delete the merchant's.
+		// Collected first: deleting under a cursor can skip the next key.
+		for _, b := range [][]byte{bucketJournal, bucketDeliveries} {
+			var doomed [][]byte
+			err := btx.Bucket(b).ForEach(func(k, v []byte) error {
+				var owner struct {
+					ClientID string `json:"clientId"`
+				}
+				if json.Unmarshal(v, &owner) == nil && owner.ClientID == clientID {
+					doomed = append(doomed, k)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, k := range doomed {
+				if err := btx.Bucket(b).Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.pending = slices.DeleteFunc(s.pending, func(r delivery.Record) bool { return r.ClientID == clientID })
+	return s.Store.ResetMerchant(ctx, clientID)
 }

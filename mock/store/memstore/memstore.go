@@ -347,5 +347,24 @@ func (s *Store) Reset(context.Context) error {
 	return nil
 }
 
+// ResetMerchant forgets the merchant's transactions and attempts.
+func (s *Store) ResetMerchant(_ context.Context, clientID string) error {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for _, tx := range sh.txs[clientID] {
+			sh.counts[statusIndex(tx.Status)]--
+			if seq, ok := store.SeqOf(tx.TransactionNumber); ok {
+				s.index.put(seq, nil)
+			}
+		}
+		delete(sh.txs, clientID)
+		sh.mu.Unlock()
+	}
+	s.journal.drop(clientID)
+	s.changed()
+	return nil
+}
+
 // Close does nothing.
 func (s *Store) Close() error { return nil }

@@ -69,6 +69,12 @@ const journalChunk = 1024
 
 func (j *journal) add(a delivery.Attempt) {
 	j.mu.Lock()
+	j.appendLocked(a)
+	j.mu.Unlock()
+}
+
+// appendLocked adds a at the end; mu is held.
+func (j *journal) appendLocked(a delivery.Attempt) {
 	if n := len(j.attempts); n == 0 || len(j.attempts[n-1]) == journalChunk {
 		j.attempts = append(j.attempts, make([]delivery.Attempt, 0, journalChunk))
 	}
@@ -78,7 +84,6 @@ func (j *journal) add(a delivery.Attempt) {
 		j.outcomes = map[string]int{}
 	}
 	j.outcomes[a.Outcome]++
-	j.mu.Unlock()
 }
 
 func (j *journal) list(f store.AttemptFilter) []delivery.Attempt {
@@ -93,6 +98,22 @@ func (j *journal) list(f store.AttemptFilter) []delivery.Attempt {
 		}
 	}
 	return out
+}
+
+// drop forgets the attempts of one merchant: the rare reset of one
+// merchant copies the journal once.
+func (j *journal) drop(clientID string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	old := j.attempts
+	j.attempts, j.outcomes = nil, nil
+	for _, chunk := range old {
+		for _, a := range chunk {
+			if a.ClientID != clientID {
+				j.appendLocked(a)
+			}
+		}
+	}
 }
 
 func (j *journal) reset() {

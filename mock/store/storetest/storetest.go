@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"journal", testJournal},
 		{"merchants", testMerchants},
 		{"reset", testReset},
+		{"reset one merchant", testResetMerchant},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,4 +254,33 @@ func testReset(t *testing.T, s store.Store) {
 		t.Error("sequence numbers went back after Reset")
 	}
 	mustCreate(t, s, "c", "R1") // the reference is free again
+}
+
+func testResetMerchant(t *testing.T, s store.Store) {
+	mustCreate(t, s, "a", "R1")
+	b := mustCreate(t, s, "b", "R1")
+	for _, client := range []string{"a", "b"} {
+		_ = s.RecordAttempt(ctx, delivery.Attempt{DeliveryID: "dlv_" + client, ClientID: client, Outcome: delivery.OutcomeDelivered}, nil)
+	}
+	_ = s.AddMerchant(ctx, store.Merchant{ClientID: "a", ClientSecret: "s"})
+	if err := s.ResetMerchant(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Used("a", "R1") || !s.Used("b", "R1") {
+		t.Error("ResetMerchant(a) did not forget a's reference only")
+	}
+	if _, err := s.GetByNumber(ctx, b.TransactionNumber); err != nil {
+		t.Errorf("b's transaction after a's reset: %v", err)
+	}
+	as, _ := s.Attempts(ctx, store.AttemptFilter{})
+	if len(as) != 1 || as[0].ClientID != "b" {
+		t.Errorf("journal after a's reset: %+v, want b's attempt only", as)
+	}
+	if _, err := s.Merchant(ctx, "a"); err != nil {
+		t.Errorf("the merchant itself is gone after its reset: %v", err)
+	}
+	if counts, _ := s.StatusCounts(ctx); counts[store.StatusPending] != 1 {
+		t.Errorf("StatusCounts after a's reset = %v, want 1 PENDING", counts)
+	}
+	mustCreate(t, s, "a", "R1") // its reference is free again
 }

@@ -1,0 +1,161 @@
+package mock
+
+import (
+	"sync"
+	"time"
+)
+
+// clocks are the sandbox's clocks: the global one, which every merchant
+// follows, and the clocks of their own that merchants get by advancing or
+// setting theirs (test clocks, for a sandbox a team shares). Each clock
+// has its scheduler; a merchant's events (expiries, timeline steps, notify
+// retries) move with it from one to the other, so moving one merchant's
+// clock never moves another's payments.
+type clocks struct {
+	global *SandboxClock
+	gsched *scheduler
+
+	mu      sync.RWMutex
+	own     map[string]*ownClock // by client id
+	started bool
+	closed  bool
+}
+
+type ownClock struct {
+	clock *SandboxClock
+	sched *scheduler
+}
+
+func newClocks(global *SandboxClock) *clocks {
+	return &clocks{global: global, gsched: newScheduler(global), own: map[string]*ownClock{}}
+}
+
+// of returns the clock and scheduler clientID follows.
+func (c *clocks) of(clientID string) (*SandboxClock, *scheduler) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if o := c.own[clientID]; o != nil {
+		return o.clock, o.sched
+	}
+	return c.global, c.gsched
+}
+
+// Now is clientID's sandbox time.
+func (c *clocks) Now(clientID string) time.Time {
+	clock, _ := c.of(clientID)
+	return clock.Now()
+}
+
+// At runs fn at clientID's sandbox time t: a notify's delay or retry.
+func (c *clocks) At(clientID string, t time.Time, fn func()) { c.at(clientID, t, 0, fn) }
+
+// at schedules fn for clientID at its sandbox time t; cost is the notifies
+// it will send. The read lock keeps the merchant's clock from changing
+// between the look-up and the push.
+func (c *clocks) at(clientID string, t time.Time, cost int64, fn func()) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	sched := c.gsched
+	if o := c.own[clientID]; o != nil {
+		sched = o.sched
+	}
+	sched.at(clientID, t, cost, fn)
+}
+
+// own gives clientID a clock of its own, if it has none: at the global
+// clock's time, in its mode and speed, with the merchant's events.
+func (c *clocks) detach(clientID string) *ownClock {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if o := c.own[clientID]; o != nil {
+		return o
+	}
+	clock, _ := NewSandboxClock(c.global.Mode(), c.global.Speed())
+	clock.Set(c.global.Now())
+	o := &ownClock{clock: clock, sched: newScheduler(clock)}
+	o.sched.put(c.gsched.take(clientID))
+	switch {
+	case c.closed:
+		o.sched.close()
+	case c.started:
+		o.sched.start()
+	}
+	c.own[clientID] = o
+	return o
+}
+
+// attach puts clientID back on the global clock, with its events.
+func (c *clocks) attach(clientID string) {
+	c.mu.Lock()
+	o := c.own[clientID]
+	delete(c.own, clientID)
+	if o != nil {
+		c.gsched.put(o.sched.take(clientID))
+	}
+	c.mu.Unlock()
+	if o != nil {
+		o.sched.close()
+	}
+}
+
+// drop forgets clientID's events (everyone's for ""), wherever they wait.
+func (c *clocks) drop(clientID string) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	c.gsched.take(clientID)
+	for _, o := range c.own {
+		o.sched.take(clientID)
+	}
+}
+
+// reset forgets every event and every merchant's own clock.
+func (c *clocks) reset() {
+	c.mu.Lock()
+	own := c.own
+	c.own = map[string]*ownClock{}
+	c.gsched.take("")
+	c.mu.Unlock()
+	for _, o := range own {
+		o.sched.take("")
+		o.sched.close()
+	}
+}
+
+// runDue runs what is due on clientID's clock ("" for the global one).
+func (c *clocks) runDue(clientID string) {
+	_, sched := c.of(clientID)
+	sched.runDue()
+}
+
+// promised is the notifies the events waiting on every clock will send.
+func (c *clocks) promised() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := c.gsched.promised.Load()
+	for _, o := range c.own {
+		n += o.sched.promised.Load()
+	}
+	return n
+}
+
+func (c *clocks) start() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.started = true
+	c.gsched.start()
+	for _, o := range c.own {
+		o.sched.start()
+	}
+}
+
+// close runs what is due on every clock, then stops their schedulers.
+func (c *clocks) close() {
+	c.mu.Lock()
+	c.closed = true
+	own := c.own
+	c.mu.Unlock()
+	c.gsched.close()
+	for _, o := range own {
+		o.sched.close()
+	}
+}
