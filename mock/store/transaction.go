@@ -152,3 +152,55 @@ func (tx *Transaction) AppendJSON(b []byte) []byte {
 	}
 	return append(b, '}')
 }
+
+// Stored is a transaction as durable stores keep it, in JSON: with what
+// the BJPAY surface hides (its owner, scenario and delivery policy).
+type Stored struct {
+	Transaction
+	ClientID string          `json:"clientId"`
+	Scenario string          `json:"scenario,omitempty"`
+	Policy   delivery.Policy `json:"policy"`
+}
+
+// StoredOf is tx as stored.
+func StoredOf(tx *Transaction) Stored {
+	return Stored{Transaction: *tx, ClientID: tx.ClientID, Scenario: tx.Scenario, Policy: tx.Delivery}
+}
+
+// Loaded is the transaction r holds, as the sandbox uses it: times back in
+// WIB when they were in it (JSON keeps the offset, not the zone's name),
+// and a policy the notifier can use even from an older or edited record.
+func (r *Stored) Loaded() *Transaction {
+	tx := new(Transaction)
+	*tx = r.Transaction
+	tx.ClientID, tx.Scenario, tx.Delivery = r.ClientID, r.Scenario, loadedPolicy(r.Policy)
+	tx.CreatedAt, tx.ExpiredAt = inWIB(tx.CreatedAt), inWIB(tx.ExpiredAt)
+	if tx.PaidAt != nil {
+		p := inWIB(*tx.PaidAt)
+		tx.PaidAt = &p
+	}
+	return tx
+}
+
+// loadedPolicy is a stored policy as the notifier needs it: no retries
+// when none were stored (null, from an older file), and defaults for what
+// an older or edited record lacks.
+func loadedPolicy(p delivery.Policy) delivery.Policy {
+	if p.Retries == nil {
+		p.Retries = []time.Duration{}
+	}
+	return p.Sanitized()
+}
+
+// LoadedRecord is a stored delivery record as the notifier needs it.
+func LoadedRecord(r delivery.Record) delivery.Record {
+	r.Policy = loadedPolicy(r.Policy)
+	return r
+}
+
+func inWIB(t time.Time) time.Time {
+	if _, off := t.Zone(); off == 7*3600 {
+		return t.In(notify.WIB)
+	}
+	return t
+}

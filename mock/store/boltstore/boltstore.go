@@ -36,7 +36,6 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock/delivery"
-	"github.com/bjpay/bjpay-sandbox/mock/notify"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/mock/store/memstore"
 	bolt "go.etcd.io/bbolt"
@@ -249,14 +248,6 @@ func readMeta(f *os.File, off int64) *meta {
 	return &meta{pageSize: ps, freelist: le.Uint64(m[32:]), pgid: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}
 }
 
-// txRecord is a transaction as stored: with what the BJPAY surface hides.
-type txRecord struct {
-	store.Transaction
-	ClientID string          `json:"clientId"`
-	Scenario string          `json:"scenario,omitempty"`
-	Policy   delivery.Policy `json:"policy"`
-}
-
 func u64key(n uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), n) }
 
 func putJSON(tx *bolt.Tx, bucket, key []byte, v any) error {
@@ -278,7 +269,7 @@ func putTransaction(btx *bolt.Tx, t *store.Transaction) error {
 	if !ok {
 		return fmt.Errorf("transaction number %q carries no sequence number", t.TransactionNumber)
 	}
-	return putJSON(btx, bucketTransactions, u64key(seq), txRecord{Transaction: *t, ClientID: t.ClientID, Scenario: t.Scenario, Policy: t.Delivery})
+	return putJSON(btx, bucketTransactions, u64key(seq), store.StoredOf(t))
 }
 
 func putDeliveries(btx *bolt.Tx, rs []delivery.Record) error {
@@ -346,7 +337,7 @@ func (s *Store) load() (err error) {
 			return err
 		}
 		err = btx.Bucket(bucketTransactions).ForEach(func(k, v []byte) error {
-			var r txRecord
+			var r store.Stored
 			if err := json.Unmarshal(v, &r); err != nil {
 				return bad(bucketTransactions, k, err)
 			}
@@ -359,14 +350,7 @@ func (s *Store) load() (err error) {
 			default:
 				return bad(bucketTransactions, k, fmt.Errorf("status %q", r.Status))
 			}
-			tx := new(store.Transaction)
-			*tx = r.Transaction
-			tx.ClientID, tx.Scenario, tx.Delivery = r.ClientID, r.Scenario, loadedPolicy(r.Policy)
-			tx.CreatedAt, tx.ExpiredAt = inWIB(tx.CreatedAt), inWIB(tx.ExpiredAt)
-			if tx.PaidAt != nil {
-				p := inWIB(*tx.PaidAt)
-				tx.PaidAt = &p
-			}
+			tx := r.Loaded()
 			if err := s.Store.Create(ctx, tx); err != nil {
 				return bad(bucketTransactions, k, fmt.Errorf("reference %q of client %q is stored twice", tx.ReferenceNumber, tx.ClientID))
 			}
@@ -397,8 +381,7 @@ func (s *Store) load() (err error) {
 				return bad(bucketDeliveries, k, errors.New("not a delivery"))
 			}
 			seeDelivery(r.ID)
-			r.Policy = loadedPolicy(r.Policy)
-			s.pending = append(s.pending, r)
+			s.pending = append(s.pending, store.LoadedRecord(r))
 			return nil
 		})
 	})
@@ -407,23 +390,4 @@ func (s *Store) load() (err error) {
 	}
 	s.Store.Continue(maxSeq, maxDlv)
 	return nil
-}
-
-// loadedPolicy is a stored policy as the notifier needs it: no retries
-// when none were stored (null, from an older file), and defaults for what
-// an older or edited file lacks.
-func loadedPolicy(p delivery.Policy) delivery.Policy {
-	if p.Retries == nil {
-		p.Retries = []time.Duration{}
-	}
-	return p.Sanitized()
-}
-
-// inWIB puts a loaded time back in the WIB zone when it was in it (JSON
-// keeps the offset, not the zone's name).
-func inWIB(t time.Time) time.Time {
-	if _, off := t.Zone(); off == 7*3600 {
-		return t.In(notify.WIB)
-	}
-	return t
 }
