@@ -1,0 +1,333 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Used reports whether the merchant used ref already.
+func (s *Store) Used(clientID, ref string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var one int
+	err := s.pool.QueryRow(ctx, "SELECT 1 FROM transactions WHERE client_id = $1 AND reference = $2", clientID, ref).Scan(&one)
+	return err == nil
+}
+
+// Create inserts tx; the constraint on (client_id, reference) refuses a
+// reference the merchant used, whichever replica it was used on.
+func (s *Store) Create(ctx context.Context, tx *store.Transaction) error {
+	seq, ok := store.SeqOf(tx.TransactionNumber)
+	if !ok {
+		return fmt.Errorf("transaction number %q carries no sequence number", tx.TransactionNumber)
+	}
+	rec, err := json.Marshal(store.StoredOf(tx))
+	if err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO transactions (seq, client_id, reference, number, status, created_at, expired_at, record)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM nextval('change_seq')
+		ON CONFLICT (client_id, reference) DO NOTHING`,
+		int64(seq), tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber, tx.Status, tx.CreatedAt, tx.ExpiredAt, rec)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrConflict
+	}
+	return nil
+}
+
+func scanTx(row pgx.Row) (store.Transaction, error) {
+	var raw []byte
+	if err := row.Scan(&raw); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.Transaction{}, store.ErrNotFound
+		}
+		return store.Transaction{}, err
+	}
+	var r store.Stored
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return store.Transaction{}, fmt.Errorf("a stored transaction: %w", err)
+	}
+	return *r.Loaded(), nil
+}
+
+// Get returns the merchant's transaction ref.
+func (s *Store) Get(ctx context.Context, clientID, ref string) (store.Transaction, error) {
+	return scanTx(s.pool.QueryRow(ctx, "SELECT record FROM transactions WHERE client_id = $1 AND reference = $2", clientID, ref))
+}
+
+// GetByNumber returns the transaction with that number.
+func (s *Store) GetByNumber(ctx context.Context, number string) (store.Transaction, error) {
+	return scanTx(s.pool.QueryRow(ctx, "SELECT record FROM transactions WHERE number = $1", number))
+}
+
+// List returns the transactions f matches, newest first.
+func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Transaction, error) {
+	q := "SELECT record FROM transactions WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR strpos(reference, $3) > 0) ORDER BY seq DESC"
+	rows, err := s.pool.Query(ctx, q, f.ClientID, f.Status, f.Reference)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.Transaction{}
+	for rows.Next() {
+		tx, err := scanTx(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tx)
+	}
+	return out, rows.Err()
+}
+
+// StatusCounts counts the transactions in each status.
+func (s *Store) StatusCounts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	for _, st := range store.Statuses {
+		out[st] = 0
+	}
+	rows, err := s.pool.Query(ctx, "SELECT status, count(*) FROM transactions GROUP BY status")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// Update runs change on the transaction, locked for the database
+// transaction, and commits its new state with the deliveries as one unit.
+func (s *Store) Update(ctx context.Context, clientID, ref string, change func(*store.Transaction) ([]delivery.Record, error)) (store.Transaction, error) {
+	var result store.Transaction
+	err := pgx.BeginFunc(ctx, s.pool, func(dbtx pgx.Tx) error {
+		tx, err := scanTx(dbtx.QueryRow(ctx, "SELECT record FROM transactions WHERE client_id = $1 AND reference = $2 FOR UPDATE", clientID, ref))
+		if err != nil {
+			return err
+		}
+		result = tx
+		next := tx
+		rs, err := change(&next)
+		if err != nil {
+			return err
+		}
+		rec, err := json.Marshal(store.StoredOf(&next))
+		if err != nil {
+			return err
+		}
+		if _, err := dbtx.Exec(ctx, "UPDATE transactions SET status = $3, record = $4 WHERE client_id = $1 AND reference = $2",
+			clientID, ref, next.Status, rec); err != nil {
+			return err
+		}
+		if err := putDeliveries(ctx, dbtx, rs); err != nil {
+			return err
+		}
+		if _, err := dbtx.Exec(ctx, "SELECT nextval('change_seq')"); err != nil {
+			return err
+		}
+		result = next
+		return nil
+	})
+	return result, err
+}
+
+// querier is a pool or a database transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func putDeliveries(ctx context.Context, q querier, rs []delivery.Record) error {
+	for i := range rs {
+		rec, err := json.Marshal(&rs[i])
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO deliveries (id, client_id, due_at, record) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, record = excluded.record`,
+			rs[i].ID, rs[i].ClientID, rs[i].Due, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddDeliveries commits the records.
+func (s *Store) AddDeliveries(ctx context.Context, rs []delivery.Record) error {
+	return pgx.BeginFunc(ctx, s.pool, func(dbtx pgx.Tx) error { return putDeliveries(ctx, dbtx, rs) })
+}
+
+// Pending returns the deliveries not finished.
+func (s *Store) Pending(ctx context.Context) ([]delivery.Record, error) {
+	rows, err := s.pool.Query(ctx, "SELECT record FROM deliveries ORDER BY due_at")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []delivery.Record
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var r delivery.Record
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("a stored delivery: %w", err)
+		}
+		out = append(out, store.LoadedRecord(r))
+	}
+	return out, rows.Err()
+}
+
+// RecordAttempt adds a to the journal and updates its delivery's record,
+// as one unit.
+func (s *Store) RecordAttempt(ctx context.Context, a delivery.Attempt, pending *delivery.Record) error {
+	raw, err := json.Marshal(&a)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(dbtx pgx.Tx) error {
+		if _, err := dbtx.Exec(ctx, `INSERT INTO journal (client_id, reference, delivery_id, outcome, attempt)
+			SELECT $1, $2, $3, $4, $5 FROM nextval('change_seq')`, a.ClientID, a.ReferenceNumber, a.DeliveryID, a.Outcome, raw); err != nil {
+			return err
+		}
+		if pending != nil {
+			return putDeliveries(ctx, dbtx, []delivery.Record{*pending})
+		}
+		_, err := dbtx.Exec(ctx, "DELETE FROM deliveries WHERE id = $1", a.DeliveryID)
+		return err
+	})
+}
+
+// Attempts returns the journal entries f matches, in the order recorded.
+func (s *Store) Attempts(ctx context.Context, f store.AttemptFilter) ([]delivery.Attempt, error) {
+	rows, err := s.pool.Query(ctx, "SELECT attempt FROM journal WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR reference = $2) ORDER BY id",
+		f.ClientID, f.Reference)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []delivery.Attempt{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var a delivery.Attempt
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, fmt.Errorf("a journal entry: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// OutcomeCounts counts the journal's attempts by outcome.
+func (s *Store) OutcomeCounts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	for _, o := range delivery.Outcomes {
+		out[o] = 0
+	}
+	rows, err := s.pool.Query(ctx, "SELECT outcome, count(*) FROM journal GROUP BY outcome")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o string
+		var n int
+		if err := rows.Scan(&o, &n); err != nil {
+			return nil, err
+		}
+		out[o] = n
+	}
+	return out, rows.Err()
+}
+
+// AddMerchant inserts m unless its client id is taken.
+func (s *Store) AddMerchant(ctx context.Context, m store.Merchant) error {
+	rec, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO merchants (client_id, record) SELECT $1, $2 FROM nextval('change_seq')
+		ON CONFLICT (client_id) DO NOTHING`, m.ClientID, rec)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrConflict
+	}
+	return nil
+}
+
+// Merchant returns the stored merchant with that client id.
+func (s *Store) Merchant(ctx context.Context, clientID string) (store.Merchant, error) {
+	var raw []byte
+	err := s.pool.QueryRow(ctx, "SELECT record FROM merchants WHERE client_id = $1", clientID).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Merchant{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Merchant{}, err
+	}
+	var m store.Merchant
+	return m, json.Unmarshal(raw, &m)
+}
+
+// Merchants returns the stored merchants by client id.
+func (s *Store) Merchants(ctx context.Context) ([]store.Merchant, error) {
+	rows, err := s.pool.Query(ctx, "SELECT record FROM merchants ORDER BY client_id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Merchant
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var m store.Merchant
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("a stored merchant: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Reset empties every table; sequences go on.
+func (s *Store) Reset(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, "TRUNCATE transactions, journal, deliveries, merchants; SELECT nextval('change_seq')")
+	return err
+}
+
+// ResetMerchant deletes the merchant's transactions, journal and pending
+// deliveries.
+func (s *Store) ResetMerchant(ctx context.Context, clientID string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(dbtx pgx.Tx) error {
+		for _, table := range []string{"transactions", "journal", "deliveries"} {
+			if _, err := dbtx.Exec(ctx, "DELETE FROM "+table+" WHERE client_id = $1", clientID); err != nil {
+				return err
+			}
+		}
+		_, err := dbtx.Exec(ctx, "SELECT nextval('change_seq')")
+		return err
+	})
+}
