@@ -16,6 +16,7 @@ import (
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/mock/store/boltstore"
 	"github.com/bjpay/bjpay-sandbox/mock/store/memstore"
+	"github.com/bjpay/bjpay-sandbox/mock/store/pgstore"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 
 	"github.com/bjpay/bjpay-sandbox/mock"
@@ -55,6 +56,7 @@ type serveOptions struct {
 	tlsKey       string
 	maxPending   int
 	dataDir      string
+	database     string
 	maxConns     int
 }
 
@@ -98,6 +100,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `FILE` (with --tls-key), for clients that insist on https")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `FILE` of --tls-cert")
+	fs.StringVar(&o.database, "database", "", "keep the state in PostgreSQL at `URL` (postgres://user:password@host:5432/dbname), shared by every replica started on it; prefer $BJPAY_SANDBOX_DATABASE, which ps does not show")
 	fs.StringVar(&o.dataDir, "data-dir", "", "keep merchants, payments, the delivery journal and pending notifies in `DIR`/sandbox.db, across restarts and crashes (default: in memory, lost at exit)")
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve Go's pprof profiles on `HOST:PORT` (a loopback address), for performance work; see PERFORMANCE.md")
 	if err := parseFlags(fs, args); err != nil {
@@ -195,7 +198,10 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	if seed == 0 {
 		seed = rand.Int64N(1<<31-1) + 1 // gofakeit treats 0 as "random, unreported"
 	}
-	st, state, err := openStore(o.dataDir)
+	if o.database != "" && o.dataDir != "" {
+		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--database and --data-dir are two places to keep the state; give one")
+	}
+	st, state, err := openStore(o.dataDir, o.database)
 	if err != nil {
 		return nil, err
 	}
@@ -304,9 +310,19 @@ func clockLine(c *mock.SandboxClock) string {
 	return "real"
 }
 
-// openStore opens the store the sandbox keeps its state in: a bbolt file in
-// dataDir, or memory when dataDir is empty; state names it for the banner.
-func openStore(dataDir string) (st store.Store, state string, err error) {
+// openStore opens the store the sandbox keeps its state in: PostgreSQL at
+// database, a bbolt file in dataDir, or memory; state names it for the
+// banner (a database's password redacted).
+func openStore(dataDir, database string) (st store.Store, state string, err error) {
+	if database != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ps, err := pgstore.Open(ctx, database)
+		if err != nil {
+			return nil, "", fmt.Errorf("--database: %w", err)
+		}
+		return ps, ps.Name() + " (PostgreSQL, shared by every replica on it)", nil
+	}
 	if dataDir == "" {
 		return memstore.New(), "in memory (lost at exit; --data-dir DIR keeps it)", nil
 	}
