@@ -33,6 +33,9 @@ const testExamples = `  # The demo merchant, in two shells:
 
   # Fail on best-practice scenarios too; give up after 5 minutes in all:
   bjpay-sandbox test --merchant merchant.yaml --strict --timeout 5m
+
+  # In GitHub Actions: a job summary and ::error annotations (action.yml does this):
+  bjpay-sandbox test --merchant merchant.yaml --format pretty --format github
 `
 
 // Defaults of the test command.
@@ -61,11 +64,13 @@ func (f *formatsFlag) Set(s string) error {
 	for _, spec := range specs {
 		name, file, hasFile := strings.Cut(spec, ":")
 		switch name {
-		case "pretty", "progress", "junit", "cucumber", "events", "html":
+		case "pretty", "progress", "junit", "cucumber", "events", "html", "github":
 		default:
-			return fmt.Errorf("unknown format %q; expected pretty, progress, junit, cucumber, events or html, optionally with :FILE (repeat --format for several)", name)
+			return fmt.Errorf("unknown format %q; expected pretty, progress, junit, cucumber, events, html or github, optionally with :FILE (repeat --format for several)", name)
 		}
 		switch {
+		case name == "github" && hasFile:
+			return fmt.Errorf("format %q: github takes no file; it appends its job summary to the file $GITHUB_STEP_SUMMARY names", spec)
 		case hasFile && file == "":
 			return fmt.Errorf("format %q names no file after the colon", spec)
 		case strings.Contains(file, ",") && name != "junit" && name != "cucumber" && name != "html":
@@ -93,7 +98,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("test", "--merchant merchant.yaml [--tags EXPR] [--format SPEC]... [--strict] [--concurrency N]", testExamples, stderr)
 	fs.StringVar(&driverPath, "merchant", "", "the merchant driver `FILE` (see the README)")
 	fs.StringVar(&tags, "tags", "", "godog tag `EXPR`ession selecting scenarios, e.g. @required or '@recommended && ~@clock'")
-	fs.Var(&formats, "format", "report `SPEC`: pretty, progress, junit, cucumber, events or html, with :FILE to write a file; repeatable\n(default pretty, to stdout)")
+	fs.Var(&formats, "format", "report `SPEC`: pretty, progress, junit, cucumber, events or html, with :FILE to write a file; repeatable\n(default pretty, to stdout); github: ::error/::warning lines on stdout and a job summary appended to $GITHUB_STEP_SUMMARY")
 	fs.BoolVar(&strict, "strict", false, "fail (exit 1) when a @recommended scenario fails, not only a @required one")
 	fs.IntVar(&concurrency, "concurrency", 1, "scenarios run at once")
 	fs.DurationVar(&window, "replay-window", features.DefaultReplayWindow, "the merchant's replay window: the replay scenarios send notifies stamped a minute further off")
@@ -154,7 +159,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// stopEarly ends a run stopped before the suite: the reports say so.
 	stopEarly := func() error {
 		run, _ := report.New(nil, nil, strict, interruption(ctx))
-		return finish(run, reports, stdout, stderr, started)
+		return finish(run, report.Notes{}, reports, stdout, stderr, started)
 	}
 
 	var rejected *rejections
@@ -171,23 +176,20 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if ctx.Err() != nil {
 			return stopEarly()
 		}
-		fmt.Fprintf(stderr, "bjpay-sandbox test: sandbox.url %s: %v\n", c.SandboxURL, err)
-		return errSilent
+		return noScenarioRun(reports, fmt.Sprintf("sandbox.url %s: %v\n", c.SandboxURL, err), stdout, stderr)
 	}
 
 	if err := waitReachable(ctx, m.NotifyURL, wait); err != nil {
 		if ctx.Err() != nil {
 			return stopEarly()
 		}
-		fmt.Fprintf(stderr, "bjpay-sandbox test: the merchant is not reachable at its notifyUrl %s after %s: %v\nStart it first, configured with the BJPAY base URL %s.\n", m.NotifyURL, wait, err, c.SandboxURL)
-		return errSilent
+		return noScenarioRun(reports, fmt.Sprintf("the merchant is not reachable at its notifyUrl %s after %s: %v\nStart it first, configured with the BJPAY base URL %s.\n", m.NotifyURL, wait, err, c.SandboxURL), stdout, stderr)
 	}
 	if err := c.Preflight(ctx); err != nil {
 		if ctx.Err() != nil {
 			return stopEarly()
 		}
-		fmt.Fprintf(stderr, "bjpay-sandbox test: preflight: %v\n%sNo scenario was run.\n", err, rejected)
-		return errSilent
+		return noScenarioRun(reports, fmt.Sprintf("preflight: %v\n%sNo scenario was run.\n", err, rejected), stdout, stderr)
 	}
 
 	expr := tags
@@ -231,8 +233,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	run.Subject = fmt.Sprintf("Merchant %s, notifies to %s, sandbox %s.", m.ClientID, m.NotifyURL, c.SandboxURL)
 	o := m.OrderStatus
-	run.WriteSummary(stdout, report.Notes{NotRun: notRun, NoOrderStatus: o == nil, NoCredited: o != nil && o.Credited == ""})
-	return finish(run, reports, stdout, stderr, started)
+	notes := report.Notes{NotRun: notRun, NoOrderStatus: o == nil, NoCredited: o != nil && o.Credited == ""}
+	run.WriteSummary(stdout, notes)
+	return finish(run, notes, reports, stdout, stderr, started)
 }
 
 // interruption says why ctx is done, "" when it is not.

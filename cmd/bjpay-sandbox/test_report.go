@@ -15,7 +15,8 @@ import (
 )
 
 // reportSpec is a report the test command writes itself (godog writes the
-// others): junit, cucumber or html, to file or, without one, to stdout.
+// others): junit, cucumber or html, to file or, without one, to stdout;
+// github, to stdout and $GITHUB_STEP_SUMMARY.
 type reportSpec struct{ format, file string }
 
 // splitFormats separates godog's own formats (pretty, progress, events)
@@ -25,7 +26,7 @@ func splitFormats(formats []string) (godogFormats []string, reports []reportSpec
 	for _, spec := range formats {
 		name, file, _ := strings.Cut(spec, ":")
 		switch name {
-		case "junit", "cucumber", "html":
+		case "junit", "cucumber", "html", "github":
 			reports = append(reports, reportSpec{name, file})
 		default:
 			godogFormats = append(godogFormats, spec)
@@ -36,7 +37,7 @@ func splitFormats(formats []string) (godogFormats []string, reports []reportSpec
 
 // finish writes the reports and maps the run to the command's result:
 // exit 1, with a line saying so, when it was interrupted or failed.
-func finish(run *report.Run, reports []reportSpec, stdout, stderr io.Writer, started time.Time) error {
+func finish(run *report.Run, notes report.Notes, reports []reportSpec, stdout, stderr io.Writer, started time.Time) error {
 	run.Elapsed = time.Since(started)
 	var written []string
 	failed := false
@@ -44,6 +45,18 @@ func finish(run *report.Run, reports []reportSpec, stdout, stderr io.Writer, sta
 		var buf bytes.Buffer
 		var err error
 		switch r.format {
+		case "github":
+			err = writeGitHub(stdout, stderr, func(commands, summary io.Writer) error {
+				if err := run.WriteGitHubAnnotations(commands); err != nil {
+					return err
+				}
+				return run.WriteGitHubSummary(summary, notes)
+			})
+			if err != nil {
+				fmt.Fprintf(stderr, "bjpay-sandbox test: github report: %v\n", err)
+				failed = true
+			}
+			continue
 		case "junit":
 			err = run.WriteJUnit(&buf)
 		case "cucumber":
@@ -76,6 +89,51 @@ func finish(run *report.Run, reports []reportSpec, stdout, stderr io.Writer, sta
 		return errSilent
 	}
 	return nil
+}
+
+// noScenarioRun ends a run stopped before its first scenario: why, on
+// standard error and, with --format github, in the job summary and an
+// ::error annotation.
+func noScenarioRun(reports []reportSpec, why string, stdout, stderr io.Writer) error {
+	fmt.Fprint(stderr, "bjpay-sandbox test: "+why)
+	for _, r := range reports {
+		if r.format == "github" {
+			err := writeGitHub(stdout, stderr, func(commands, summary io.Writer) error {
+				return report.WriteGitHubNotRun(commands, summary, why)
+			})
+			if err != nil {
+				fmt.Fprintf(stderr, "bjpay-sandbox test: github report: %v\n", err)
+			}
+		}
+	}
+	return errSilent
+}
+
+// writeGitHub writes --format github: the workflow commands on stdout,
+// where GitHub Actions reads them, and the Markdown summary appended to
+// the file GITHUB_STEP_SUMMARY names (each step gets one; GitHub shows
+// them on the run's page). Outside GitHub Actions the variable is unset:
+// the summary then follows on stdout, and a line on stderr says so.
+func writeGitHub(stdout, stderr io.Writer, write func(commands, summary io.Writer) error) error {
+	var summary bytes.Buffer
+	if err := write(stdout, &summary); err != nil {
+		return err
+	}
+	path := os.Getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		fmt.Fprintln(stderr, "bjpay-sandbox test: GITHUB_STEP_SUMMARY is not set (not in GitHub Actions?): the job summary follows on standard output")
+		_, err := stdout.Write(summary.Bytes())
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	if _, err := f.Write(summary.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("GITHUB_STEP_SUMMARY %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // rejections is a slog handler for the sandbox the test command starts:
