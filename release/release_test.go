@@ -1,7 +1,10 @@
 // Package release_test checks the release the way it is made: GoReleaser
 // (.goreleaser.yaml) validates the configuration and builds a snapshot of
 // the work tree, and the archives, checksums, Homebrew cask and Scoop
-// manifest it writes are read back, and the host's binary run.
+// manifest it writes are read back, and the host's binary run. The CI
+// integrations that download a release (action.yml, the GitLab component
+// templates/bjpay-conformance.yml) run their scripts here too, against
+// releases laid out the same way.
 package release_test
 
 import (
@@ -141,6 +144,26 @@ func TestSnapshotRelease(t *testing.T) {
 		t.Logf("%s version: %s", name, out)
 		if err != nil || !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), " linux/"+runtime.GOARCH) {
 			t.Errorf("version printed %q (%v); want it to start %q", out, err, want)
+		}
+	})
+
+	t.Run("the action installs it", func(t *testing.T) {
+		// action.yml's install step, from these very files laid out as a
+		// GitHub release: RELEASE_URL/vVERSION/ARCHIVE.
+		r := hostRunner(t)
+		rel := t.TempDir()
+		tag := filepath.Join(rel, "v"+version)
+		if err := os.Mkdir(tag, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range append(archives, "checksums.txt") {
+			if err := os.Symlink(filepath.Join(dist, f), filepath.Join(tag, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res := runAction(t, map[string]string{"merchant": "merchant.yaml", "version": "v" + version, "release-url": "file://" + rel}, r, "install")
+		if res.failed != "" || !strings.Contains(res.log, "bjpay-sandbox "+version+" (commit "+head[:7]) {
+			t.Errorf("the install step failed (%q) or installed another version:\n%s", res.failed, res.log)
 		}
 	})
 

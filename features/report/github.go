@@ -7,9 +7,14 @@ import (
 	"unicode/utf8"
 )
 
-// maxGitHubReason caps a reason in the job summary's table: the first
-// line of a failure can quote the merchant's answer.
-const maxGitHubReason = 300
+// maxGitHubReason caps a reason in the job summary's table, and
+// maxAnnotation in an annotation: the first line of a failure (its
+// reason; the request and answer follow on the next lines) can quote the
+// merchant's answer.
+const (
+	maxGitHubReason = 300
+	maxAnnotation   = 1000
+)
 
 // WriteGitHubSummary writes the run as GitHub-flavoured Markdown for a
 // GitHub Actions job summary ($GITHUB_STEP_SUMMARY): the verdict, the
@@ -65,8 +70,8 @@ func (r *Run) WriteGitHubSummary(w io.Writer, n Notes) error {
 	return err
 }
 
-// WriteGitHubAnnotations writes GitHub Actions workflow commands: an
-// ::error for each scenario that fails the run, a ::warning for each
+// WriteGitHubAnnotations writes GitHub Actions workflow commands, each
+// with a scenario's reason: an ::error for each scenario that fails the run, a ::warning for each
 // @recommended one that fails without --strict, and an ::error with the
 // verdict when the run fails with no scenario to blame (none ran, or it
 // was interrupted). GitHub shows the first ten of each kind per step; the
@@ -82,7 +87,7 @@ func (r *Run) WriteGitHubAnnotations(w io.Writer) error {
 			} else {
 				blamed = true
 			}
-			writeWorkflowCommand(&b, kind, "BJPAY conformance "+s.Level+": "+s.Name, s.Error)
+			writeWorkflowCommand(&b, kind, "BJPAY conformance "+s.Level+": "+s.Name, capRunes(strings.TrimSpace(firstLine(s.Error)), maxAnnotation))
 		}
 	}
 	if r.Failed() && (!blamed || r.Interrupted != "") {

@@ -66,7 +66,7 @@ func TestGitHub(t *testing.T) {
 // command early, and a pass says so.
 func TestGitHubEscaping(t *testing.T) {
 	const cucumber = `[{"uri":"merchant/x.feature","name":"X","elements":[
- {"name":"A | B <b>50%</b>","line":3,"type":"scenario","tags":[{"name":"@required"}],
+ {"name":"A | B <b>50%</b>, c","line":3,"type":"scenario","tags":[{"name":"@required"}],
   "steps":[{"keyword":"Then ","name":"it fails","line":4,"result":{"status":"failed","error_message":"got 100% <script>, a: b\r\n| second line"}}]},
  {"name":"Passes","line":9,"type":"scenario","tags":[{"name":"@required"}],
   "steps":[{"keyword":"Then ","name":"it passes","line":10,"result":{"status":"passed"}}]}]}]`
@@ -82,8 +82,8 @@ func TestGitHubEscaping(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct{ what, got, want string }{
-		{"summary row", summary.String(), "| ❌ error | A \\| B &lt;b&gt;50%&lt;/b&gt; | `@required` | got 100% &lt;script&gt;, a: b |\n"},
-		{"annotation", commands.String(), "::error title=BJPAY conformance @required%3A A | B <b>50%25</b>::got 100%25 <script>, a: b%0D%0A| second line\n"},
+		{"summary row", summary.String(), "| ❌ error | A \\| B &lt;b&gt;50%&lt;/b&gt;, c | `@required` | got 100% &lt;script&gt;, a: b |\n"},
+		{"annotation", commands.String(), "::error title=BJPAY conformance @required%3A A | B <b>50%25</b>%2C c::got 100%25 <script>, a: b\n"},
 	} {
 		if !strings.Contains(tt.got, tt.want) {
 			t.Errorf("%s: want %q in\n%s", tt.what, tt.want, tt.got)
