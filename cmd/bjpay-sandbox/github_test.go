@@ -100,3 +100,18 @@ func TestTestGitHubFormat(t *testing.T) {
 		})
 	}
 }
+
+// TestTestCommandCommaInTempDir: godog cannot take a report path with a
+// comma, and the run's results go to the temporary directory; test says
+// so at once rather than failing after the preflight.
+func TestTestCommandCommaInTempDir(t *testing.T) {
+	tmp := filepath.Join(t.TempDir(), "a,b")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
+	code, _, stderr := runCLI(t, "test", "--merchant", demoDriver(t, "", true))
+	if want := "the temporary directory " + tmp + " has a comma in its path"; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1 and %q", code, stderr, want)
+	}
+}

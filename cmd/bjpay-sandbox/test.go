@@ -124,6 +124,11 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if runTimeout <= 0 {
 		return usagef("", "--timeout %s must be positive", runTimeout)
 	}
+	// godog takes its report files as a comma-separated list, the run's
+	// results file in the temporary directory among them.
+	if tmp := os.TempDir(); strings.Contains(tmp, ",") {
+		return fmt.Errorf("test: the temporary directory %s has a comma in its path, which godog cannot take in a report path; set TMPDIR to another directory", tmp)
+	}
 	driver, err := features.LoadDriver(driverPath)
 	if err != nil {
 		var list scenarios.ErrorList
