@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -22,11 +23,12 @@ import (
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 )
 
-// This machine (and CI) has no Docker engine. These tests check what can
-// be checked without one: the Dockerfile's build command builds, the
-// binary starts as the image starts it and passes its own health check,
-// and docker-compose.yml is valid Compose whose commands, flags, variables,
-// ports and URLs fit together.
+// These tests check without a container engine what can be checked so:
+// the Dockerfile's build command builds, the binary starts as the image
+// starts it and passes its own health check, and docker-compose.yml is
+// valid Compose whose commands, flags, variables, ports and URLs fit
+// together. .ci/containers builds and runs both for real, with podman; the
+// checks marked "(seen in the real build)" keep what it showed.
 
 const repoRoot = "../.."
 
@@ -104,6 +106,10 @@ func execForm(t *testing.T, what, args string) []string {
 	return argv
 }
 
+// runFlags matches the flags of a RUN instruction before its command
+// (--mount=type=cache,..., --network=none), which sh would not take.
+var runFlags = regexp.MustCompile(`^(--[a-z]+=\S+\s+)+`)
+
 // builtImage is the image's binaries, built with the Dockerfile's command.
 type builtImage struct {
 	dir     string // holds bjpay-sandbox and demo-merchant
@@ -116,13 +122,22 @@ type builtImage struct {
 func buildAsDockerfile(t *testing.T) builtImage {
 	t.Helper()
 	img := builtImage{dir: t.TempDir(), version: "v0.0.0-packaging-test", stages: map[string]dockerStage{}}
-	var build string
+	var build, flags string
 	for _, st := range parseDockerfile(t, filepath.Join(repoRoot, "Dockerfile")) {
 		img.stages[st.name] = st
 		for _, in := range st.instrs {
 			if in.cmd == "RUN" && strings.Contains(in.args, "go build") {
-				build = in.args
+				flags = runFlags.FindString(in.args)
+				build = strings.TrimPrefix(in.args, flags)
 			}
+		}
+	}
+	// A cache mount keeps Go's build cache between builds only where the
+	// golang image has it: root's, /root/.cache/go-build. Elsewhere it
+	// silently caches nothing, and each build compiles everything again.
+	for _, f := range strings.Fields(flags) {
+		if strings.HasPrefix(f, "--mount=type=cache") && !strings.Contains(f, ",target=/root/.cache/go-build") {
+			t.Errorf("Dockerfile: the go build's %s is not Go's build cache in the golang image, /root/.cache/go-build", f)
 		}
 	}
 	if build == "" {
@@ -165,6 +180,30 @@ func TestPackaging(t *testing.T) {
 	}
 
 	t.Run("image stages", func(t *testing.T) {
+		// The build image's Go is the one go.mod asks for: with an older
+		// one the build stops (the golang image sets GOTOOLCHAIN=local),
+		// and .ci/containers stands in for exactly this tag with the
+		// machine's Go. (Seen in the real build.)
+		mod, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(mod)
+		if from := img.stages["build"].from; goVersion == nil || from != "golang:"+string(goVersion[1]) {
+			t.Errorf("the build stage is FROM %q; want golang:%s, go.mod's Go", from, goVersion[1])
+		}
+		// ./reports is written on every compose run and CI run: in the
+		// build context, it would invalidate COPY . . and the layers after
+		// it each time. (Seen in the real build.)
+		ignore, err := os.ReadFile(filepath.Join(repoRoot, ".dockerignore"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{".git", "/reports/"} {
+			if !slices.Contains(strings.Fields(string(ignore)), want) {
+				t.Errorf(".dockerignore lacks %s", want)
+			}
+		}
 		for _, name := range []string{"sandbox", "demo-merchant"} {
 			st := img.stages[name]
 			if !strings.HasPrefix(st.from, "gcr.io/distroless/static") && st.from != "scratch" {
@@ -257,6 +296,9 @@ func TestPackaging(t *testing.T) {
 // checkCompose loads docker-compose.yml with compose-go, the loader of the
 // Compose specification, and checks that its parts fit together.
 func checkCompose(t *testing.T, img builtImage) {
+	// The published ports' defaults, as a plain `docker compose up` has them.
+	t.Setenv("SANDBOX_PORT", "")
+	t.Setenv("DEMO_MERCHANT_PORT", "")
 	opts, err := cli.NewProjectOptions([]string{filepath.Join(repoRoot, "docker-compose.yml")},
 		cli.WithWorkingDirectory(repoRoot), cli.WithProfiles([]string{"test"}), cli.WithOsEnv)
 	if err != nil {
@@ -305,6 +347,12 @@ func checkCompose(t *testing.T, img builtImage) {
 	// exposed on purpose, scenarios mounted where it reads them.
 	if len(sandbox.Ports) != 1 || sandbox.Ports[0].Target != 8080 || sandbox.Ports[0].Published != "8080" || sandbox.Ports[0].HostIP != "127.0.0.1" {
 		t.Errorf("sandbox ports %+v; want 8080 published on the host's loopback (the control API is exposed)", sandbox.Ports)
+	}
+	// The hosted page's links (BJPAY_SANDBOX_PUBLIC_URL) reach the
+	// sandbox where it is published. (Seen in the real build, where the
+	// port moves: SANDBOX_PORT.)
+	if u, err := url.Parse(env(sandbox, "BJPAY_SANDBOX_PUBLIC_URL")); err != nil || len(sandbox.Ports) != 1 || u.Host != "127.0.0.1:"+sandbox.Ports[0].Published {
+		t.Errorf("sandbox BJPAY_SANDBOX_PUBLIC_URL is %q; want http://127.0.0.1:<the published port>", env(sandbox, "BJPAY_SANDBOX_PUBLIC_URL"))
 	}
 	if addr := env(sandbox, "BJPAY_SANDBOX_ADDR"); addr != ":8080" {
 		t.Errorf("sandbox BJPAY_SANDBOX_ADDR is %q; want :8080, every interface, the published port", addr)
