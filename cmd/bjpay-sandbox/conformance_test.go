@@ -121,17 +121,7 @@ func TestTestCommand(t *testing.T) {
 				args = append(args, "--format", "progress", "--format", "junit:"+junit, "--concurrency", "4")
 			}
 			code, stdout, stderr := runCLI(t, append(args, tt.args...)...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
-			}
-			for _, w := range tt.stdout {
-				if !strings.Contains(stdout, w) {
-					t.Errorf("stdout lacks %q:\n%s", w, stdout)
-				}
-			}
-			if !strings.Contains(stderr, tt.stderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr)
-			}
+			checkCLI(t, code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
 			if strings.Contains(stdout+stderr, "s-1\n") || strings.Contains(stdout, "X-Client-Secret: s-1") {
 				t.Errorf("the client secret was printed")
 			}

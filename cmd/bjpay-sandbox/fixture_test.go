@@ -39,6 +39,23 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
+// checkCLI compares what runCLI returned with what a case wants: the exit
+// code, lines stdout must hold, and a piece of stderr ("" holds anywhere).
+func checkCLI(t *testing.T, code int, stdout, stderr string, wantCode int, wantStdout []string, wantStderr string) {
+	t.Helper()
+	if code != wantCode {
+		t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, wantCode, stdout, stderr)
+	}
+	for _, w := range wantStdout {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, stdout)
+		}
+	}
+	if !strings.Contains(stderr, wantStderr) {
+		t.Errorf("stderr lacks %q:\n%s", wantStderr, stderr)
+	}
+}
+
 // TestFixtureGolden pins the output of every format for a fixed seed and
 // time. Run `go test ./cmd/bjpay-sandbox -run TestFixtureGolden -update`
 // after a deliberate change and review the diff.
@@ -325,17 +342,7 @@ func TestNotify(t *testing.T) {
 			before := len(recv.got)
 			recv.mu.Unlock()
 			code, stdout, stderr := runCLI(t, append(append([]string{"notify"}, creds...), tt.args...)...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
-			}
-			for _, w := range tt.stdout {
-				if !strings.Contains(stdout, w) {
-					t.Errorf("stdout lacks %q:\n%s", w, stdout)
-				}
-			}
-			if !strings.Contains(stderr, tt.stderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr)
-			}
+			checkCLI(t, code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
 			if strings.Contains(stdout+stderr, "test-client-secret") {
 				t.Errorf("the client secret was printed")
 			}

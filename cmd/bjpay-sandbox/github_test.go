@@ -67,17 +67,7 @@ func TestTestGitHubFormat(t *testing.T) {
 			}
 			args := append([]string{"test", "--merchant", driver, "--format", "progress", "--format", "github", "--concurrency", "4"}, tt.args...)
 			code, stdout, stderr := runCLI(t, args...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
-			}
-			for _, w := range tt.stdout {
-				if !strings.Contains(stdout, w) {
-					t.Errorf("stdout lacks %q:\n%s", w, stdout)
-				}
-			}
-			if !strings.Contains(stderr, tt.stderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr)
-			}
+			checkCLI(t, code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
 			data, err := os.ReadFile(summaryFile)
 			if err != nil {
 				t.Fatal(err)
