@@ -2,6 +2,7 @@ package mock
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/bjpay/bjpay-sandbox/mock/store"
@@ -21,7 +22,7 @@ func view(tx *store.Transaction) txView { return txView{tx, tx.ClientID, tx.Scen
 func (s *Sandbox) ctlListTransactions(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.Filter{ClientID: q.Get("clientId"), Status: strings.ToUpper(q.Get("status")), Reference: q.Get("referenceNumber")}
-	txs, err := s.store.List(r.Context(), f)
+	txs, _, err := s.store.List(r.Context(), f)
 	if err != nil {
 		return s.storeFailed("read the transactions", err)
 	}
@@ -84,9 +85,10 @@ func (s *Sandbox) ctlResend(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Sandbox) ctlDeliveries(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	as, err := s.store.Attempts(r.Context(), store.AttemptFilter{ClientID: q.Get("clientId"), Reference: q.Get("referenceNumber")})
+	as, _, err := s.store.Attempts(r.Context(), store.AttemptFilter{ClientID: q.Get("clientId"), Reference: q.Get("referenceNumber")})
 	if err != nil {
 		return s.storeFailed("read the journal", err)
 	}
+	slices.Reverse(as)
 	return writeControl(w, http.StatusOK, as)
 }

@@ -232,7 +232,7 @@ func (s *Sandbox) takeUp(ctx context.Context) error {
 	if err := s.merchants.load(ctx); err != nil {
 		return fmt.Errorf("stored merchants: %w", err)
 	}
-	txs, err := s.store.List(ctx, store.Filter{})
+	txs, _, err := s.store.List(ctx, store.Filter{})
 	if err != nil {
 		return fmt.Errorf("stored transactions: %w", err)
 	}

@@ -3,6 +3,7 @@ package mock
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,23 +15,27 @@ import (
 // The sandbox's Go API: what the control API offers, for programs that
 // embed a sandbox (sandboxtest) and for the HTTP handlers.
 
-// Transactions returns the merchant's transactions ("" for every
-// merchant's), newest first.
+// Transactions returns every transaction of the merchant ("" for every
+// merchant's) the sandbox holds, newest first: for the small sandboxes of
+// tests (sandboxtest). The control API lists a page at a time.
 func (s *Sandbox) Transactions(clientID string) []store.Transaction {
-	txs, err := s.store.List(context.Background(), store.Filter{ClientID: clientID})
+	txs, _, err := s.store.List(context.Background(), store.Filter{ClientID: clientID})
 	if err != nil {
 		s.log.Error("store read failed", "what", "transactions", "error", err)
 	}
 	return txs
 }
 
-// Deliveries returns the journal's attempts for a merchant and reference
-// ("" matches all), in the order they were recorded.
+// Deliveries returns every attempt the journal holds for a merchant and
+// reference ("" matches all), in the order they were recorded: for the
+// small sandboxes of tests. The control API lists a page at a time,
+// newest first.
 func (s *Sandbox) Deliveries(clientID, ref string) []delivery.Attempt {
-	as, err := s.store.Attempts(context.Background(), store.AttemptFilter{ClientID: clientID, Reference: ref})
+	as, _, err := s.store.Attempts(context.Background(), store.AttemptFilter{ClientID: clientID, Reference: ref})
 	if err != nil {
 		s.log.Error("store read failed", "what", "journal", "error", err)
 	}
+	slices.Reverse(as)
 	return as
 }
 

@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,8 @@ var (
 	// ErrConflict: the merchant used the reference already, or the client
 	// id is taken.
 	ErrConflict = errors.New("already exists")
+	// ErrBadCursor: a Page's Cursor is not one the store handed out.
+	ErrBadCursor = errors.New("not a cursor of this store")
 )
 
 // Store keeps the sandbox's state. Implementations are safe for concurrent
@@ -50,9 +53,14 @@ type Store interface {
 	Get(ctx context.Context, clientID, ref string) (Transaction, error)
 	// GetByNumber returns the transaction with that transaction number.
 	GetByNumber(ctx context.Context, number string) (Transaction, error)
-	// List returns the transactions f matches, newest first.
-	List(ctx context.Context, f Filter) ([]Transaction, error)
-	// StatusCounts counts the transactions in each status.
+	// List returns the transactions f matches, newest first (the reverse
+	// of the order they were created in), a page at a time, and the
+	// cursor of the next page: "" after the last. A page costs what it
+	// holds and what the filter skips, never what the store holds.
+	List(ctx context.Context, f Filter) ([]Transaction, string, error)
+	// StatusCounts counts the transactions in each status: every one
+	// created since the store was last reset, evicted ones included (in
+	// the status they ended in).
 	StatusCounts(ctx context.Context) (map[string]int, error)
 	// Update runs change on the merchant's transaction ref and commits
 	// the result and the deliveries change returns as one unit: both or
@@ -61,18 +69,35 @@ type Store interface {
 	Update(ctx context.Context, clientID, ref string, change func(*Transaction) ([]delivery.Record, error)) (Transaction, error)
 
 	// AddDeliveries commits the records of deliveries about to be sent
-	// (notifies that change no status: resends, ad hoc ones).
+	// (notifies that change no status: resends, ad hoc ones). Like the
+	// records Update commits, each keeps its transaction from being
+	// evicted until RecordAttempt finishes it.
 	AddDeliveries(ctx context.Context, rs []delivery.Record) error
 	// Pending returns the deliveries not finished when the store was
 	// opened, to send again.
 	Pending(ctx context.Context) ([]delivery.Record, error)
 	// The journal and pending deliveries, as the notifier writes them.
 	delivery.Store
-	// Attempts returns the journal's attempts f matches, in the order
-	// they were recorded.
-	Attempts(ctx context.Context, f AttemptFilter) ([]delivery.Attempt, error)
-	// OutcomeCounts counts the journal's attempts by outcome.
+	// Attempts returns the journal's attempts f matches, newest first (the
+	// reverse of the order they were recorded in), a page at a time, and
+	// the cursor of the next page: "" after the last.
+	Attempts(ctx context.Context, f AttemptFilter) ([]delivery.Attempt, string, error)
+	// Notified sums up the journal of the merchant's transaction ref, in
+	// constant time: for the dashboard's rows.
+	Notified(ctx context.Context, clientID, ref string) (Notified, error)
+	// OutcomeCounts counts the journal's attempts by outcome: every one
+	// recorded since the store was last reset, evicted ones included.
 	OutcomeCounts(ctx context.Context) (map[string]int, error)
+
+	// Evict forgets, oldest first, finished transactions (in a terminal
+	// status, with no delivery pending) and journal attempts beyond what r
+	// keeps, at most batch of each, and returns how many it forgot. A
+	// caller evicting a backlog calls it again while it evicts something,
+	// so that no lock is held for long.
+	Evict(ctx context.Context, r Retention, batch int) (Evicted, error)
+	// Usage says what the store holds, and what it evicted since it was
+	// last reset.
+	Usage(ctx context.Context) (Usage, error)
 
 	// AddMerchant stores a merchant made through the control API;
 	// ErrConflict when its client id is taken.
@@ -83,7 +108,8 @@ type Store interface {
 	Merchants(ctx context.Context) ([]Merchant, error)
 
 	// Reset forgets every transaction, attempt, pending delivery and
-	// stored merchant. Sequence numbers go on.
+	// stored merchant, and what it evicted. Sequence numbers go on, and
+	// cursors handed out before find nothing after.
 	Reset(ctx context.Context) error
 	// ResetMerchant forgets one merchant's transactions, attempts and
 	// pending deliveries; the merchant stays.
@@ -92,11 +118,21 @@ type Store interface {
 	Close() error
 }
 
+// Page asks for one page of a list.
+type Page struct {
+	// Limit is the most entries a page holds; 0 or less: no limit.
+	Limit int
+	// Cursor is where the page starts: "" for the newest entry, or the
+	// next-page cursor a list returned, which is opaque to the caller.
+	Cursor string
+}
+
 // Filter selects transactions; empty fields match every one.
 type Filter struct {
 	ClientID  string
 	Status    string
 	Reference string // a part of the reference number
+	Page
 }
 
 // Match reports whether f selects tx.
@@ -109,11 +145,51 @@ func (f *Filter) Match(tx *Transaction) bool {
 type AttemptFilter struct {
 	ClientID  string
 	Reference string // the whole reference number
+	Page
 }
 
 // Match reports whether f selects a.
 func (f *AttemptFilter) Match(a *delivery.Attempt) bool {
 	return (f.ClientID == "" || a.ClientID == f.ClientID) && (f.Reference == "" || a.ReferenceNumber == f.Reference)
+}
+
+// Notified is what the journal says of one transaction.
+type Notified struct {
+	// Attempts counts the attempts recorded for it, evicted ones
+	// included.
+	Attempts int
+	// Last is the outcome of the latest attempt; "" when there is none.
+	Last string
+}
+
+// Retention is what a store keeps; Evict forgets the rest. A zero field
+// bounds nothing.
+type Retention struct {
+	// Age is how long a finished transaction is kept after it finished,
+	// and an attempt after it was recorded. Wall time, not sandbox time:
+	// moving a sandbox clock must not make history vanish, and wall time
+	// is the same for every merchant.
+	Age time.Duration
+	// MaxTransactions bounds the transactions held. Beyond it, finished
+	// ones are evicted, those that finished first first; PENDING ones and
+	// those with a delivery pending are never evicted, so they may
+	// exceed it.
+	MaxTransactions int
+	// MaxJournal bounds the attempts held; the oldest are evicted first.
+	MaxJournal int
+}
+
+// Evicted counts what Evict forgot.
+type Evicted struct {
+	Transactions int `json:"transactions"`
+	Attempts     int `json:"attempts"`
+}
+
+// Usage is what a store holds, and what it evicted since its last reset.
+type Usage struct {
+	Transactions int     // held
+	Attempts     int     // held
+	Evicted      Evicted // since the last reset
 }
 
 // Merchant is a merchant made through the control API, as stored.
@@ -147,4 +223,30 @@ func SeqOf(number string) (uint64, bool) {
 	}
 	seq, err := strconv.ParseUint(number[prefix:], 10, 64)
 	return seq, err == nil
+}
+
+// Cursors are a letter naming the list and a position in base 36: the
+// sequence number of the last transaction of a page, or the journal
+// position of the last attempt. The next page starts below it.
+const (
+	TxCursor      = 't'
+	AttemptCursor = 'a'
+)
+
+// FormatCursor is the cursor of kind at pos.
+func FormatCursor(kind byte, pos uint64) string {
+	return string(kind) + strconv.FormatUint(pos, 36)
+}
+
+// ParseCursor reads a cursor of kind; "" is the top of the list (the
+// highest position).
+func ParseCursor(kind byte, c string) (uint64, error) {
+	if c == "" {
+		return ^uint64(0), nil
+	}
+	pos, err := strconv.ParseUint(c[1:], 36, 64)
+	if c[0] != kind || err != nil || pos == 0 {
+		return 0, fmt.Errorf("cursor %q: %w", c, ErrBadCursor)
+	}
+	return pos, nil
 }

@@ -160,11 +160,14 @@ type Stored struct {
 	ClientID string          `json:"clientId"`
 	Scenario string          `json:"scenario,omitempty"`
 	Policy   delivery.Policy `json:"policy"`
+	// ChangedAt is when it was last written (wall time): a finished
+	// transaction's age for eviction, after a restart.
+	ChangedAt time.Time `json:"changedAt,omitzero"`
 }
 
-// StoredOf is tx as stored.
+// StoredOf is tx as stored now.
 func StoredOf(tx *Transaction) Stored {
-	return Stored{Transaction: *tx, ClientID: tx.ClientID, Scenario: tx.Scenario, Policy: tx.Delivery}
+	return Stored{Transaction: *tx, ClientID: tx.ClientID, Scenario: tx.Scenario, Policy: tx.Delivery, ChangedAt: time.Now()}
 }
 
 // Loaded is the transaction r holds, as the sandbox uses it: times back in

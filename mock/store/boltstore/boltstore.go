@@ -14,6 +14,7 @@
 //	transactions  the sequence number in the transaction number → txRecord
 //	journal       the bucket's own sequence → delivery.Attempt
 //	deliveries    the number in the delivery id → delivery.Record (pending ones only)
+//	meta          "evicted" → memstore.Tally: what eviction removed, still counted
 //
 // Records are JSON: the file is small next to what it saves a developer,
 // and a damaged record can be read by eye.
@@ -30,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +51,10 @@ var (
 	bucketTransactions = []byte("transactions")
 	bucketJournal      = []byte("journal")
 	bucketDeliveries   = []byte("deliveries")
-	allBuckets         = [][]byte{bucketMerchants, bucketTransactions, bucketJournal, bucketDeliveries}
+	bucketMeta         = []byte("meta")
+	allBuckets         = [][]byte{bucketMerchants, bucketTransactions, bucketJournal, bucketDeliveries, bucketMeta}
+
+	keyEvicted = []byte("evicted")
 )
 
 // Store is the durable Store. Reads come from the embedded memstore, which
@@ -60,11 +65,13 @@ type Store struct {
 	path    string
 	w       *writer
 	pending []delivery.Record // as loaded at Open
+	stale   []uint64          // keys of transactions the file holds twice, deleted at Open
 
 	stripes    [256]sync.Mutex // one change of a transaction at a time, from check to publication
 	merchMu    sync.Mutex      // likewise for merchants
 	journalMu  sync.Mutex      // keys journal entries in the order memory holds them
 	journalKey uint64          // the last key used; a crash may leave gaps, never reuse
+	evictMu    sync.Mutex      // one eviction at a time, so tallies are written in order
 	closeOnce  sync.Once
 	closeErr   error
 }
@@ -92,6 +99,12 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	s.w = startWriter(db, path)
+	if len(s.stale) > 0 {
+		if err := s.w.commit(func(btx *bolt.Tx) error { return deleteKeys(btx, bucketTransactions, s.stale) }); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("data file %s: %w", path, err)
+		}
+	}
 	return s, nil
 }
 
@@ -309,6 +322,7 @@ func (s *Store) load() (err error) {
 		return fmt.Errorf("data file %s: bucket %s, record %x: %v; move the file away to start with an empty state", s.path, bucket, k, err)
 	}
 	var maxSeq, maxDlv uint64
+	var finished []finishedTx // terminal transactions, to queue for eviction once loaded
 	seeDelivery := func(id string) {
 		if key, ok := deliveryKey(id); ok {
 			maxDlv = max(maxDlv, binary.BigEndian.Uint64(key))
@@ -352,7 +366,23 @@ func (s *Store) load() (err error) {
 			}
 			tx := r.Loaded()
 			if err := s.Store.Create(ctx, tx); err != nil {
-				return bad(bucketTransactions, k, fmt.Errorf("reference %q of client %q is stored twice", tx.ReferenceNumber, tx.ClientID))
+				// An evicted payment whose deletion from the file failed, and
+				// whose reference was used again since: the newer one (keys
+				// come in order) wins, and the older goes at last.
+				old, gerr := s.Store.Get(ctx, tx.ClientID, tx.ReferenceNumber)
+				oldSeq, _ := store.SeqOf(old.TransactionNumber)
+				if gerr != nil || old.Status == store.StatusPending || oldSeq >= seq {
+					return bad(bucketTransactions, k, fmt.Errorf("reference %q of client %q is stored twice", tx.ReferenceNumber, tx.ClientID))
+				}
+				s.Store.Delete(old.ClientID, old.ReferenceNumber, old.TransactionNumber)
+				s.stale = append(s.stale, oldSeq)
+				finished = slices.DeleteFunc(finished, func(f finishedTx) bool { return f.seq == oldSeq })
+				if err := s.Store.Create(ctx, tx); err != nil {
+					return bad(bucketTransactions, k, err)
+				}
+			}
+			if tx.Status != store.StatusPending {
+				finished = append(finished, finishedTx{seq, cmp.Or(r.ChangedAt, time.Now())})
 			}
 			maxSeq = max(maxSeq, seq)
 			return nil
@@ -367,12 +397,13 @@ func (s *Store) load() (err error) {
 			}
 			seeDelivery(a.DeliveryID) // ids of finished deliveries are not reused either
 			s.journalKey = binary.BigEndian.Uint64(k)
-			return s.Store.RecordAttempt(ctx, a, nil)
+			s.Store.RestoreAttempt(s.journalKey, a)
+			return nil
 		})
 		if err != nil {
 			return err
 		}
-		return btx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
+		err = btx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
 			var r delivery.Record
 			if err := json.Unmarshal(v, &r); err != nil {
 				return bad(bucketDeliveries, k, err)
@@ -384,10 +415,33 @@ func (s *Store) load() (err error) {
 			s.pending = append(s.pending, store.LoadedRecord(r))
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		if v := btx.Bucket(bucketMeta).Get(keyEvicted); v != nil {
+			var t memstore.Tally
+			if err := json.Unmarshal(v, &t); err != nil {
+				return bad(bucketMeta, keyEvicted, err)
+			}
+			s.Store.RestoreTally(t)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
 	s.Store.Continue(maxSeq, maxDlv)
+	// Their pending deliveries keep transactions from eviction; the others
+	// are evictable, those that changed first first.
+	_ = s.Store.AddDeliveries(ctx, s.pending)
+	slices.SortStableFunc(finished, func(a, b finishedTx) int { return a.at.Compare(b.at) })
+	for _, f := range finished {
+		s.Store.QueueFinished(f.seq, f.at)
+	}
 	return nil
+}
+
+type finishedTx struct {
+	seq uint64
+	at  time.Time
 }

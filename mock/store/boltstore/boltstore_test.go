@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -259,8 +260,9 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	txs, _ := s.List(ctx, store.Filter{})
-	as, _ := s.Attempts(ctx, store.AttemptFilter{})
+	txs, _, _ := s.List(ctx, store.Filter{})
+	as, _, _ := s.Attempts(ctx, store.AttemptFilter{})
+	slices.Reverse(as) // in the order they were recorded
 	pending, _ := s.Pending(ctx)
 	if len(txs) != 10 || len(as) != 10 || len(pending) != 10 {
 		t.Fatalf("after reopening: %d transactions, %d attempts, %d pending; want 10 each", len(txs), len(as), len(pending))
@@ -273,4 +275,111 @@ func TestReopen(t *testing.T) {
 	if seq, id := s.NextSeq(), s.NextDeliveryID(); seq != 11 || id != 11 {
 		t.Errorf("after reopening: next sequence %d, next delivery %d; want 11 and 11", seq, id)
 	}
+}
+
+// TestEvictReopen: what Evict forgets is gone from the file too, still
+// counted after a restart; a transaction whose delivery the file holds
+// pending stays until that delivery is finished, after the restart too;
+// and finished ones keep their age across it.
+func TestEvictReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay := func(s *Store, ref string) delivery.Record {
+		t.Helper()
+		if err := s.Create(ctx, newTx(s, ref)); err != nil {
+			t.Fatal(err)
+		}
+		r := delivery.Record{ID: fmt.Sprintf("dlv_%d", s.NextDeliveryID()), ClientID: "c", Note: (&store.Transaction{ReferenceNumber: ref}).Notification(store.StatusPaid)}
+		if _, err := s.Update(ctx, "c", ref, func(tx *store.Transaction) ([]delivery.Record, error) {
+			tx.Status = store.StatusPaid
+			return []delivery.Record{r}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	deliver := func(s *Store, r delivery.Record) {
+		t.Helper()
+		a := delivery.Attempt{DeliveryID: r.ID, ClientID: "c", ReferenceNumber: r.Note.ReferenceNumber, Outcome: delivery.OutcomeDelivered, SentAt: time.Now()}
+		if err := s.RecordAttempt(ctx, a, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver(s, pay(s, "GONE-1"))
+	deliver(s, pay(s, "GONE-2"))
+	pending := pay(s, "PENDING-DELIVERY")
+	if ev, err := s.Evict(ctx, store.Retention{MaxTransactions: 1, MaxJournal: 1}, 100); err != nil || ev != (store.Evicted{Transactions: 2, Attempts: 1}) {
+		t.Fatalf("Evict = %+v, %v; want 2 transactions and 1 attempt", ev, err)
+	}
+	s.Close()
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.db.View(func(btx *bolt.Tx) error {
+		if n := btx.Bucket(bucketTransactions).Stats().KeyN; n != 1 {
+			t.Errorf("the file holds %d transactions, want 1", n)
+		}
+		if n := btx.Bucket(bucketJournal).Stats().KeyN; n != 1 {
+			t.Errorf("the file holds %d attempts, want 1", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := s.StatusCounts(ctx)
+	outcomes, _ := s.OutcomeCounts(ctx)
+	u, _ := s.Usage(ctx)
+	if counts[store.StatusPaid] != 3 || outcomes[delivery.OutcomeDelivered] != 2 || u.Evicted != (store.Evicted{Transactions: 2, Attempts: 1}) {
+		t.Errorf("after reopening: PAID %d, delivered %d, evicted %+v; want 3, 2 and what was evicted", counts[store.StatusPaid], outcomes[delivery.OutcomeDelivered], u.Evicted)
+	}
+	if ev, _ := s.Evict(ctx, store.Retention{MaxTransactions: 0, Age: time.Nanosecond}, 100); ev.Transactions != 0 {
+		t.Errorf("evicted %d transactions with a delivery pending in the file", ev.Transactions)
+	}
+	if ev, _ := s.Evict(ctx, store.Retention{Age: time.Hour}, 100); ev != (store.Evicted{}) {
+		t.Errorf("after reopening, evicted %+v younger than an hour", ev)
+	}
+	deliver(s, pending)
+	if ev, _ := s.Evict(ctx, store.Retention{Age: time.Nanosecond}, 100); ev.Transactions != 1 {
+		t.Errorf("evicted %d transactions once the last delivery was made, want 1", ev.Transactions)
+	}
+}
+
+// TestOpenEvictedTwice: a file holding an evicted payment its deletion
+// missed and a newer one with its reference opens, keeping the newer.
+func TestOpenEvictedTwice(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := newTx(s, "R")
+	old.Status = store.StatusPaid
+	newer := newTx(s, "R")
+	for _, tx := range []*store.Transaction{old, newer} {
+		if err := s.w.commit(func(btx *bolt.Tx) error { return putTransaction(btx, tx) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if got, err := s.Get(ctx, "c", "R"); err != nil || got.TransactionNumber != newer.TransactionNumber {
+		t.Errorf("Get = %s, %v; want the newer %s", got.TransactionNumber, err, newer.TransactionNumber)
+	}
+	_ = s.db.View(func(btx *bolt.Tx) error {
+		if n := btx.Bucket(bucketTransactions).Stats().KeyN; n != 1 {
+			t.Errorf("the file holds %d transactions, want the newer only", n)
+		}
+		return nil
+	})
 }

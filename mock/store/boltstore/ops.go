@@ -62,13 +62,17 @@ func (s *Store) Update(ctx context.Context, clientID, ref string, change func(*s
 	if err != nil {
 		return tx, err
 	}
+	_ = s.Store.AddDeliveries(ctx, rs) // pending before it can be seen finished
 	s.Store.Replace(next)
 	return next, nil
 }
 
 // AddDeliveries commits the records.
-func (s *Store) AddDeliveries(_ context.Context, rs []delivery.Record) error {
-	return s.w.commit(func(btx *bolt.Tx) error { return putDeliveries(btx, rs) })
+func (s *Store) AddDeliveries(ctx context.Context, rs []delivery.Record) error {
+	if err := s.w.commit(func(btx *bolt.Tx) error { return putDeliveries(btx, rs) }); err != nil {
+		return err
+	}
+	return s.Store.AddDeliveries(ctx, rs)
 }
 
 // Pending returns the deliveries the file held when it was opened.
@@ -79,11 +83,11 @@ func (s *Store) Pending(context.Context) ([]delivery.Record, error) { return s.p
 // is its place in memory, so a restart finds the journal in the same
 // order; the attempt stays in memory even when the write fails: it
 // happened.
-func (s *Store) RecordAttempt(ctx context.Context, a delivery.Attempt, pending *delivery.Record) error {
+func (s *Store) RecordAttempt(_ context.Context, a delivery.Attempt, pending *delivery.Record) error {
 	s.journalMu.Lock()
 	s.journalKey++
 	key := binary.BigEndian.AppendUint64(nil, s.journalKey)
-	_ = s.Store.RecordAttempt(ctx, a, pending) // memory: cannot fail
+	s.Store.RecordAttemptAs(s.journalKey, a, pending)
 	s.journalMu.Unlock()
 	return s.w.commit(func(btx *bolt.Tx) error {
 		if err := putJSON(btx, bucketJournal, key, &a); err != nil {
@@ -110,6 +114,41 @@ func (s *Store) AddMerchant(ctx context.Context, m store.Merchant) error {
 		return err
 	}
 	return s.Store.AddMerchant(ctx, m)
+}
+
+// Evict forgets in memory, then deletes from the file, in one commit, the
+// transactions and attempts it evicted, with the tally of what eviction
+// removed so far. Memory first: a transaction gone from memory can be
+// changed by nobody, so nothing rewrites it in the meantime; should the
+// commit fail, the file keeps them until a later start evicts them again.
+func (s *Store) Evict(_ context.Context, r store.Retention, batch int) (store.Evicted, error) {
+	s.evictMu.Lock()
+	defer s.evictMu.Unlock()
+	var txs, keys []uint64
+	ev := s.Store.EvictFunc(r, batch, func(seq uint64) { txs = append(txs, seq) }, func(key uint64) { keys = append(keys, key) })
+	if ev == (store.Evicted{}) {
+		return ev, nil
+	}
+	tally := s.Store.EvictedTally()
+	return ev, s.w.commit(func(btx *bolt.Tx) error {
+		if err := deleteKeys(btx, bucketTransactions, txs); err != nil {
+			return err
+		}
+		if err := deleteKeys(btx, bucketJournal, keys); err != nil {
+			return err
+		}
+		return putJSON(btx, bucketMeta, keyEvicted, tally)
+	})
+}
+
+func deleteKeys(btx *bolt.Tx, bucket []byte, keys []uint64) error {
+	b := btx.Bucket(bucket)
+	for _, k := range keys {
+		if err := b.Delete(u64key(k)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Reset empties every bucket, then memory.
@@ -142,7 +181,7 @@ func (s *Store) Close() error {
 // ResetMerchant deletes the merchant's transactions, journal entries and
 // pending deliveries from the file, then from memory.
 func (s *Store) ResetMerchant(ctx context.Context, clientID string) error {
-	txs, err := s.Store.List(ctx, store.Filter{ClientID: clientID})
+	txs, _, err := s.Store.List(ctx, store.Filter{ClientID: clientID})
 	if err != nil {
 		return err
 	}

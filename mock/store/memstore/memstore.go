@@ -2,15 +2,20 @@
 // and gone when the process ends.
 //
 // It is laid out for a million payments under parallel creates (see
-// PERFORMANCE.md): transactions in shards by reference, each with its own
-// lock and one map per merchant keyed by the reference alone, so creates
-// seldom wait for each other; an index by transaction number in fixed-size
-// chunks, never copied as it grows; the journal in chunks too; each
-// payment's own strings packed into one allocation.
+// PERFORMANCE.md), and for a sandbox that runs for months under a
+// retention (Evict): transactions in shards by reference, each with its
+// own lock and one map per merchant keyed by the reference alone, so
+// creates seldom wait for each other; an index by transaction number in
+// fixed-size chunks, never copied as it grows, which is also the order
+// lists walk; the journal in chunks, compact; each payment's own strings
+// packed into one allocation. What eviction frees is freed: chunks whose
+// entries are all gone are dropped, and maps that lost many entries are
+// rebuilt, since Go's maps never shrink.
 package memstore
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -24,6 +29,8 @@ type Store struct {
 	shards    [shards]shard
 	index     numberIndex
 	journal   journal
+	finished  finishedQueue
+	held      atomic.Int64 // transactions held
 	version   atomic.Uint64
 	seq       atomic.Uint64 // transaction sequence numbers
 	delivSeq  atomic.Uint64 // delivery ids
@@ -36,18 +43,26 @@ var _ store.Store = (*Store)(nil)
 const shards = 16
 
 type shard struct {
-	mu     sync.RWMutex
-	txs    map[string]map[string]*store.Transaction // clientId → referenceNumber → transaction
-	counts [len(store.Statuses)]int                 // transactions by status, kept as they change
-	_      [64]byte                                 // keeps shards' locks on separate cache lines
+	mu      sync.RWMutex
+	txs     map[string]*refs         // by client id
+	counts  [len(store.Statuses)]int // transactions held by status, kept as they change
+	evicted [len(store.Statuses)]int // transactions evicted since the last reset, by status
+	_       [64]byte                 // keeps shards' locks on separate cache lines
+}
+
+// refs are one merchant's transactions in a shard, by reference.
+type refs struct {
+	m       map[string]*store.Transaction
+	deleted int // entries deleted since m was made: see del
 }
 
 // New returns an empty store.
 func New() *Store {
 	s := &Store{merchants: map[string]store.Merchant{}}
 	for i := range s.shards {
-		s.shards[i].txs = map[string]map[string]*store.Transaction{}
+		s.shards[i].txs = map[string]*refs{}
 	}
+	s.journal.reset()
 	return s
 }
 
@@ -67,6 +82,38 @@ func (s *Store) shard(ref string) *shard {
 		h = (h ^ uint32(ref[i])) * 16777619
 	}
 	return &s.shards[h%shards]
+}
+
+// get returns the merchant's transaction ref; the shard's lock is held.
+func (sh *shard) get(clientID, ref string) *store.Transaction {
+	if r := sh.txs[clientID]; r != nil {
+		return r.m[ref]
+	}
+	return nil
+}
+
+// del forgets the merchant's transaction ref; the shard's lock is held for
+// writing. A map keeps the memory of every entry it ever held at once, so
+// once as many entries were deleted as it holds (and a few), it is
+// rebuilt at its present size: eviction then frees what it evicts, for
+// O(1) amortised per deletion.
+func (sh *shard) del(clientID, ref string) {
+	r := sh.txs[clientID]
+	if r == nil {
+		return
+	}
+	delete(r.m, ref)
+	r.deleted++
+	switch {
+	case len(r.m) == 0:
+		delete(sh.txs, clientID)
+	case r.deleted > len(r.m)+64:
+		m := make(map[string]*store.Transaction, len(r.m))
+		for k, v := range r.m {
+			m[k] = v
+		}
+		r.m, r.deleted = m, 0
+	}
 }
 
 func (s *Store) changed() { s.version.Add(1) }
@@ -91,14 +138,15 @@ func (s *Store) Continue(seq, delivery uint64) {
 func (s *Store) Used(clientID, ref string) bool {
 	sh := s.shard(ref)
 	sh.mu.RLock()
-	_, ok := sh.txs[clientID][ref]
+	ok := sh.get(clientID, ref) != nil
 	sh.mu.RUnlock()
 	return ok
 }
 
 // Create adds tx unless its reference is taken. The check and the insert
 // are one step, so two concurrent creates with the same reference cannot
-// both succeed.
+// both succeed. A transaction created in a terminal status (a durable
+// store loading its file) waits for QueueFinished to be evicted.
 func (s *Store) Create(_ context.Context, tx *store.Transaction) error {
 	seq, ok := store.SeqOf(tx.TransactionNumber)
 	if !ok {
@@ -107,38 +155,47 @@ func (s *Store) Create(_ context.Context, tx *store.Transaction) error {
 	pack(tx)
 	sh := s.shard(tx.ReferenceNumber)
 	sh.mu.Lock()
-	refs := sh.txs[tx.ClientID]
-	if refs == nil {
-		refs = map[string]*store.Transaction{}
-		sh.txs[tx.ClientID] = refs
+	r := sh.txs[tx.ClientID]
+	if r == nil {
+		r = &refs{m: map[string]*store.Transaction{}}
+		sh.txs[tx.ClientID] = r
 	}
-	if _, ok := refs[tx.ReferenceNumber]; ok {
+	if _, ok := r.m[tx.ReferenceNumber]; ok {
 		sh.mu.Unlock()
 		return store.ErrConflict
 	}
-	refs[tx.ReferenceNumber] = tx
+	r.m[tx.ReferenceNumber] = tx
 	sh.counts[statusIndex(tx.Status)]++
 	sh.mu.Unlock()
 	s.index.put(seq, tx)
+	// Its attempts come after every attempt recorded so far: a search of
+	// the journal for them stops here.
+	if sl := s.index.slot(seq); sl != nil {
+		sl.first.Store(s.journal.nextPosition())
+	}
+	s.held.Add(1)
 	s.changed()
 	return nil
 }
 
 // Delete removes the merchant's transaction ref, if it is the one numbered
-// number: a durable store takes back a create it could not commit.
+// number: a durable store takes back a create it could not commit, or
+// drops one its file holds twice.
 func (s *Store) Delete(clientID, ref, number string) {
 	sh := s.shard(ref)
 	sh.mu.Lock()
-	tx, ok := sh.txs[clientID][ref]
-	if ok && tx.TransactionNumber == number {
-		delete(sh.txs[clientID], ref)
+	tx := sh.get(clientID, ref)
+	ok := tx != nil && tx.TransactionNumber == number
+	if ok {
+		sh.del(clientID, ref)
 		sh.counts[statusIndex(tx.Status)]--
 	}
 	sh.mu.Unlock()
 	if ok {
 		if seq, ok := store.SeqOf(number); ok {
-			s.index.put(seq, nil)
+			s.index.drop(seq, tx)
 		}
+		s.held.Add(-1)
 		s.changed()
 	}
 }
@@ -149,8 +206,8 @@ func (s *Store) Get(_ context.Context, clientID, ref string) (store.Transaction,
 	sh := s.shard(ref)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	tx, ok := sh.txs[clientID][ref]
-	if !ok {
+	tx := sh.get(clientID, ref)
+	if tx == nil {
 		return store.Transaction{}, store.ErrNotFound
 	}
 	return *tx, nil
@@ -169,43 +226,60 @@ func (s *Store) GetByNumber(ctx context.Context, number string) (store.Transacti
 	return s.Get(ctx, tx.ClientID, tx.ReferenceNumber)
 }
 
-// Update runs change on the transaction under its shard's lock.
+// Update runs change on the transaction under its shard's lock; the
+// deliveries change returns count as pending from then on.
 func (s *Store) Update(_ context.Context, clientID, ref string, change func(*store.Transaction) ([]delivery.Record, error)) (store.Transaction, error) {
 	sh := s.shard(ref)
 	sh.mu.Lock()
-	t, found := sh.txs[clientID][ref]
-	if !found {
+	t := sh.get(clientID, ref)
+	if t == nil {
 		sh.mu.Unlock()
 		return store.Transaction{}, store.ErrNotFound
 	}
 	before := t.Status
-	if _, err := change(t); err != nil {
+	rs, err := change(t)
+	if err != nil {
 		tx := *t
 		sh.mu.Unlock()
 		return tx, err
 	}
-	if t.Status != before {
-		sh.counts[statusIndex(before)]--
-		sh.counts[statusIndex(t.Status)]++
-	}
+	s.settled(sh, t, before, len(rs))
 	tx := *t
 	sh.mu.Unlock()
 	s.changed()
 	return tx, nil
 }
 
+// settled does the bookkeeping of a change of t from status before that
+// committed pending deliveries; t's shard lock is held for writing.
+func (s *Store) settled(sh *shard, t *store.Transaction, before string, pending int) {
+	if t.Status != before {
+		sh.counts[statusIndex(before)]--
+		sh.counts[statusIndex(t.Status)]++
+	}
+	seq, _ := store.SeqOf(t.TransactionNumber)
+	sl := s.index.slot(seq)
+	if sl == nil {
+		return
+	}
+	n := sl.pending.Add(int32(pending))
+	if before == store.StatusPending && t.Status != store.StatusPending && n == 0 {
+		s.finished.push(seq)
+	}
+}
+
 // Replace puts tx in place of the stored transaction with its reference, as
-// it is: a durable store publishes a change it committed.
+// it is: a durable store publishes a change it committed (after
+// AddDeliveries with the change's deliveries, if any).
 func (s *Store) Replace(tx store.Transaction) {
 	sh := s.shard(tx.ReferenceNumber)
 	sh.mu.Lock()
-	t, found := sh.txs[tx.ClientID][tx.ReferenceNumber]
-	if found && t.TransactionNumber == tx.TransactionNumber {
-		if t.Status != tx.Status {
-			sh.counts[statusIndex(t.Status)]--
-			sh.counts[statusIndex(tx.Status)]++
-		}
+	t := sh.get(tx.ClientID, tx.ReferenceNumber)
+	found := t != nil && t.TransactionNumber == tx.TransactionNumber
+	if found {
+		before := t.Status
 		*t = tx
+		s.settled(sh, t, before, 0)
 	}
 	sh.mu.Unlock()
 	if found {
@@ -213,41 +287,47 @@ func (s *Store) Replace(tx store.Transaction) {
 	}
 }
 
-// List returns copies of the transactions f matches, newest first.
-func (s *Store) List(_ context.Context, f store.Filter) ([]store.Transaction, error) {
-	out := []store.Transaction{}
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.RLock()
-		for id, refs := range sh.txs {
-			if f.ClientID != "" && id != f.ClientID {
-				continue
-			}
-			for _, t := range refs {
-				if f.Match(t) {
-					out = append(out, *t)
-				}
-			}
-		}
-		sh.mu.RUnlock()
+// List returns copies of the transactions f matches, newest first, a page
+// at a time. It walks the index from the cursor down: a page costs the
+// transactions it holds and those the filter skips.
+func (s *Store) List(_ context.Context, f store.Filter) ([]store.Transaction, string, error) {
+	from, err := store.ParseCursor(store.TxCursor, f.Cursor)
+	if err != nil {
+		return nil, "", err
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.After(out[j].CreatedAt)
+	out := []store.Transaction{}
+	var last []uint64 // the sequence number of each entry of out
+	buf := make([]held, 0, 256)
+	for {
+		buf = s.index.below(from, buf)
+		for _, h := range buf {
+			sh := s.shard(h.tx.ReferenceNumber) // immutable fields: no lock needed
+			sh.mu.RLock()
+			if sh.get(h.tx.ClientID, h.tx.ReferenceNumber) == h.tx && f.Match(h.tx) {
+				out = append(out, *h.tx)
+				last = append(last, h.seq)
+			}
+			sh.mu.RUnlock()
+			if f.Limit > 0 && len(out) > f.Limit { // one more than asked: there is a next page
+				return out[:f.Limit], store.FormatCursor(store.TxCursor, last[f.Limit-1]), nil
+			}
 		}
-		return out[i].TransactionNumber > out[j].TransactionNumber
-	})
-	return out, nil
+		if len(buf) < cap(buf) {
+			return out, "", nil
+		}
+		from = buf[len(buf)-1].seq
+	}
 }
 
-// StatusCounts counts the transactions in each status.
+// StatusCounts counts the transactions in each status, evicted ones
+// included.
 func (s *Store) StatusCounts(context.Context) (map[string]int, error) {
 	var sum [len(store.Statuses)]int
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()
-		for j, n := range sh.counts {
-			sum[j] += n
+		for j := range sh.counts {
+			sum[j] += sh.counts[j] + sh.evicted[j]
 		}
 		sh.mu.RUnlock()
 	}
@@ -258,29 +338,35 @@ func (s *Store) StatusCounts(context.Context) (map[string]int, error) {
 	return out, nil
 }
 
-// AddDeliveries keeps nothing: deliveries pending in memory live in the
-// notifier, and end with the process as everything here does.
-func (s *Store) AddDeliveries(context.Context, []delivery.Record) error { return nil }
-
-// Pending returns nothing: a store in memory starts empty.
-func (s *Store) Pending(context.Context) ([]delivery.Record, error) { return nil, nil }
-
-// RecordAttempt adds a to the journal.
-func (s *Store) RecordAttempt(_ context.Context, a delivery.Attempt, _ *delivery.Record) error {
-	s.journal.add(a)
-	s.changed()
+// AddDeliveries keeps the deliveries' transactions from being evicted
+// until their last delivery is finished. The records themselves are not
+// kept: deliveries pending in memory live in the notifier, and end with
+// the process as everything here does.
+func (s *Store) AddDeliveries(_ context.Context, rs []delivery.Record) error {
+	for i := range rs {
+		s.withSlot(rs[i].ClientID, rs[i].Note.ReferenceNumber, func(_ *store.Transaction, sl *slot) { sl.pending.Add(1) })
+	}
 	return nil
 }
 
-// Attempts returns the attempts f matches, in the order they were recorded.
-func (s *Store) Attempts(_ context.Context, f store.AttemptFilter) ([]delivery.Attempt, error) {
-	return s.journal.list(f), nil
+// withSlot runs fn on the merchant's transaction ref and its slot, if it
+// holds one, with its shard locked for reading.
+func (s *Store) withSlot(clientID, ref string, fn func(*store.Transaction, *slot)) {
+	sh := s.shard(ref)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	tx := sh.get(clientID, ref)
+	if tx == nil {
+		return
+	}
+	seq, _ := store.SeqOf(tx.TransactionNumber)
+	if sl := s.index.slot(seq); sl != nil {
+		fn(tx, sl)
+	}
 }
 
-// OutcomeCounts counts the attempts by outcome.
-func (s *Store) OutcomeCounts(context.Context) (map[string]int, error) {
-	return s.journal.outcomeCounts(), nil
-}
+// Pending returns nothing: a store in memory starts empty.
+func (s *Store) Pending(context.Context) ([]delivery.Record, error) { return nil, nil }
 
 // AddMerchant stores m unless its client id is taken.
 func (s *Store) AddMerchant(_ context.Context, m store.Merchant) error {
@@ -334,11 +420,14 @@ func (s *Store) Reset(context.Context) error {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		sh.txs = map[string]map[string]*store.Transaction{}
+		sh.txs = map[string]*refs{}
 		sh.counts = [len(store.Statuses)]int{}
+		sh.evicted = [len(store.Statuses)]int{}
 		sh.mu.Unlock()
 	}
 	s.index.clear()
+	s.held.Store(0)
+	s.finished.reset()
 	s.journal.reset()
 	s.merchMu.Lock()
 	s.merchants = map[string]store.Merchant{}
@@ -352,10 +441,13 @@ func (s *Store) ResetMerchant(_ context.Context, clientID string) error {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		for _, tx := range sh.txs[clientID] {
-			sh.counts[statusIndex(tx.Status)]--
-			if seq, ok := store.SeqOf(tx.TransactionNumber); ok {
-				s.index.put(seq, nil)
+		if r := sh.txs[clientID]; r != nil {
+			for _, tx := range r.m {
+				sh.counts[statusIndex(tx.Status)]--
+				if seq, ok := store.SeqOf(tx.TransactionNumber); ok {
+					s.index.drop(seq, tx)
+				}
+				s.held.Add(-1)
 			}
 		}
 		delete(sh.txs, clientID)
@@ -368,3 +460,7 @@ func (s *Store) ResetMerchant(_ context.Context, clientID string) error {
 
 // Close does nothing.
 func (s *Store) Close() error { return nil }
+
+func errBadNumber(number string) error {
+	return fmt.Errorf("transaction number %q carries no sequence number", number)
+}

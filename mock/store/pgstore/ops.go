@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock/delivery"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Used reports whether the merchant used ref already.
@@ -33,8 +35,9 @@ func (s *Store) Create(ctx context.Context, tx *store.Transaction) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO transactions (seq, client_id, reference, number, status, created_at, expired_at, record)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM nextval('change_seq')
+	tag, err := s.pool.Exec(ctx, `INSERT INTO transactions (seq, client_id, reference, number, status, created_at, expired_at, record, journal_from)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM journal_id_seq)
+		FROM nextval('change_seq')
 		ON CONFLICT (client_id, reference) DO NOTHING`,
 		int64(seq), tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber, tx.Status, tx.CreatedAt, tx.ExpiredAt, rec)
 	if err != nil {
@@ -71,23 +74,64 @@ func (s *Store) GetByNumber(ctx context.Context, number string) (store.Transacti
 	return scanTx(s.pool.QueryRow(ctx, "SELECT record FROM transactions WHERE number = $1", number))
 }
 
-// List returns the transactions f matches, newest first.
-func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Transaction, error) {
-	q := "SELECT record FROM transactions WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR strpos(reference, $3) > 0) ORDER BY seq DESC"
-	rows, err := s.pool.Query(ctx, q, f.ClientID, f.Status, f.Reference)
+// List returns a page of the transactions f matches, newest first.
+func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Transaction, string, error) {
+	below, err := store.ParseCursor(store.TxCursor, f.Cursor)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	defer rows.Close()
-	out := []store.Transaction{}
-	for rows.Next() {
-		tx, err := scanTx(rows)
-		if err != nil {
-			return nil, err
+	rows, err := s.pool.Query(ctx, `SELECT seq, record FROM transactions
+		WHERE seq < $1 AND ($2 = '' OR client_id = $2) AND ($3 = '' OR status = $3) AND ($4 = '' OR strpos(reference, $4) > 0)
+		ORDER BY seq DESC LIMIT $5`, position(below), f.ClientID, f.Status, f.Reference, limitOf(f.Page))
+	if err != nil {
+		return nil, "", err
+	}
+	out, seqs, err := collect(rows, func(raw []byte) (store.Transaction, error) {
+		var r store.Stored
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return store.Transaction{}, fmt.Errorf("a stored transaction: %w", err)
 		}
-		out = append(out, tx)
+		return *r.Loaded(), nil
+	})
+	if err != nil {
+		return nil, "", err
 	}
-	return out, rows.Err()
+	if f.Limit > 0 && len(out) > f.Limit {
+		return out[:f.Limit], store.FormatCursor(store.TxCursor, seqs[f.Limit-1]), nil
+	}
+	return out, "", nil
+}
+
+// position is a cursor's position as a bigint.
+func position(p uint64) int64 { return int64(min(p, math.MaxInt64)) }
+
+// limitOf is the rows to ask for a page: one more than it holds, to know
+// whether there is a next one; nil (no limit) for no limit.
+func limitOf(p store.Page) any {
+	if p.Limit <= 0 {
+		return nil
+	}
+	return p.Limit + 1
+}
+
+// collect reads rows of (position, JSON record) with decode.
+func collect[T any](rows pgx.Rows, decode func([]byte) (T, error)) ([]T, []uint64, error) {
+	defer rows.Close()
+	out := []T{}
+	var pos []uint64
+	for rows.Next() {
+		var p int64
+		var raw []byte
+		if err := rows.Scan(&p, &raw); err != nil {
+			return nil, nil, err
+		}
+		v, err := decode(raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		out, pos = append(out, v), append(pos, uint64(p))
+	}
+	return out, pos, rows.Err()
 }
 
 // StatusCounts counts the transactions in each status.
@@ -96,18 +140,24 @@ func (s *Store) StatusCounts(ctx context.Context) (map[string]int, error) {
 	for _, st := range store.Statuses {
 		out[st] = 0
 	}
-	rows, err := s.pool.Query(ctx, "SELECT status, count(*) FROM transactions GROUP BY status")
+	return counts(ctx, s.pool, out, `SELECT status, count(*) FROM transactions GROUP BY status
+		UNION ALL SELECT name, n FROM evicted WHERE kind = 'status'`)
+}
+
+// counts adds the (name, count) rows q returns to out.
+func counts(ctx context.Context, pool *pgxpool.Pool, out map[string]int, q string) (map[string]int, error) {
+	rows, err := pool.Query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var st string
+		var name string
 		var n int
-		if err := rows.Scan(&st, &n); err != nil {
+		if err := rows.Scan(&name, &n); err != nil {
 			return nil, err
 		}
-		out[st] = n
+		out[name] += n
 	}
 	return out, rows.Err()
 }
@@ -131,7 +181,7 @@ func (s *Store) Update(ctx context.Context, clientID, ref string, change func(*s
 		if err != nil {
 			return err
 		}
-		if _, err := dbtx.Exec(ctx, "UPDATE transactions SET status = $3, record = $4 WHERE client_id = $1 AND reference = $2",
+		if _, err := dbtx.Exec(ctx, "UPDATE transactions SET status = $3, record = $4, changed_at = now() WHERE client_id = $1 AND reference = $2",
 			clientID, ref, next.Status, rec); err != nil {
 			return err
 		}
@@ -158,9 +208,9 @@ func putDeliveries(ctx context.Context, q querier, rs []delivery.Record) error {
 		if err != nil {
 			return err
 		}
-		if _, err := q.Exec(ctx, `INSERT INTO deliveries (id, client_id, due_at, record) VALUES ($1, $2, $3, $4)
+		if _, err := q.Exec(ctx, `INSERT INTO deliveries (id, client_id, reference, due_at, record) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, record = excluded.record`,
-			rs[i].ID, rs[i].ClientID, rs[i].Due, rec); err != nil {
+			rs[i].ID, rs[i].ClientID, rs[i].Note.ReferenceNumber, rs[i].Due, rec); err != nil {
 			return err
 		}
 	}
@@ -206,6 +256,12 @@ func (s *Store) RecordAttempt(ctx context.Context, a delivery.Attempt, pending *
 			SELECT $1, $2, $3, $4, $5 FROM nextval('change_seq')`, a.ClientID, a.ReferenceNumber, a.DeliveryID, a.Outcome, raw); err != nil {
 			return err
 		}
+		// Its transaction's summary; a finished delivery restarts its age.
+		if _, err := dbtx.Exec(ctx, `UPDATE transactions SET attempts = attempts + 1, last_outcome = $3,
+			changed_at = CASE WHEN $4 THEN now() ELSE changed_at END WHERE client_id = $1 AND reference = $2`,
+			a.ClientID, a.ReferenceNumber, a.Outcome, pending == nil); err != nil {
+			return err
+		}
 		if pending != nil {
 			return putDeliveries(ctx, dbtx, []delivery.Record{*pending})
 		}
@@ -214,27 +270,45 @@ func (s *Store) RecordAttempt(ctx context.Context, a delivery.Attempt, pending *
 	})
 }
 
-// Attempts returns the journal entries f matches, in the order recorded.
-func (s *Store) Attempts(ctx context.Context, f store.AttemptFilter) ([]delivery.Attempt, error) {
-	rows, err := s.pool.Query(ctx, "SELECT attempt FROM journal WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR reference = $2) ORDER BY id",
-		f.ClientID, f.Reference)
+// Attempts returns a page of the journal entries f matches, newest
+// first; a held payment's reference, those made since it was created.
+func (s *Store) Attempts(ctx context.Context, f store.AttemptFilter) ([]delivery.Attempt, string, error) {
+	below, err := store.ParseCursor(store.AttemptCursor, f.Cursor)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	defer rows.Close()
-	out := []delivery.Attempt{}
-	for rows.Next() {
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
-			return nil, err
-		}
+	rows, err := s.pool.Query(ctx, `SELECT id, attempt FROM journal
+		WHERE id < $1 AND ($2 = '' OR client_id = $2) AND ($3 = '' OR reference = $3)
+		AND id > coalesce((SELECT journal_from FROM transactions WHERE $3 <> '' AND client_id = $2 AND reference = $3), 0)
+		ORDER BY id DESC LIMIT $4`, position(below), f.ClientID, f.Reference, limitOf(f.Page))
+	if err != nil {
+		return nil, "", err
+	}
+	out, ids, err := collect(rows, func(raw []byte) (delivery.Attempt, error) {
 		var a delivery.Attempt
 		if err := json.Unmarshal(raw, &a); err != nil {
-			return nil, fmt.Errorf("a journal entry: %w", err)
+			return a, fmt.Errorf("a journal entry: %w", err)
 		}
-		out = append(out, a)
+		return a, nil
+	})
+	if err != nil {
+		return nil, "", err
 	}
-	return out, rows.Err()
+	if f.Limit > 0 && len(out) > f.Limit {
+		return out[:f.Limit], store.FormatCursor(store.AttemptCursor, ids[f.Limit-1]), nil
+	}
+	return out, "", nil
+}
+
+// Notified sums up the journal of the merchant's transaction ref.
+func (s *Store) Notified(ctx context.Context, clientID, ref string) (store.Notified, error) {
+	var n store.Notified
+	err := s.pool.QueryRow(ctx, "SELECT attempts, last_outcome FROM transactions WHERE client_id = $1 AND reference = $2",
+		clientID, ref).Scan(&n.Attempts, &n.Last)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Notified{}, nil
+	}
+	return n, err
 }
 
 // OutcomeCounts counts the journal's attempts by outcome.
@@ -243,20 +317,8 @@ func (s *Store) OutcomeCounts(ctx context.Context) (map[string]int, error) {
 	for _, o := range delivery.Outcomes {
 		out[o] = 0
 	}
-	rows, err := s.pool.Query(ctx, "SELECT outcome, count(*) FROM journal GROUP BY outcome")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var o string
-		var n int
-		if err := rows.Scan(&o, &n); err != nil {
-			return nil, err
-		}
-		out[o] = n
-	}
-	return out, rows.Err()
+	return counts(ctx, s.pool, out, `SELECT outcome, count(*) FROM journal GROUP BY outcome
+		UNION ALL SELECT name, n FROM evicted WHERE kind = 'outcome'`)
 }
 
 // AddMerchant inserts m unless its client id is taken.
@@ -314,7 +376,7 @@ func (s *Store) Merchants(ctx context.Context) ([]store.Merchant, error) {
 
 // Reset empties every table; sequences go on.
 func (s *Store) Reset(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, "TRUNCATE transactions, journal, deliveries, merchants; SELECT nextval('change_seq')")
+	_, err := s.pool.Exec(ctx, "TRUNCATE transactions, journal, deliveries, merchants, evicted; SELECT nextval('change_seq')")
 	return err
 }
 

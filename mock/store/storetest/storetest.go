@@ -30,6 +30,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"merchants", testMerchants},
 		{"reset", testReset},
 		{"reset one merchant", testResetMerchant},
+		{"pages of transactions", testListPages},
+		{"pages of the journal", testJournalPages},
+		{"journal summary", testNotified},
+		{"retention of transactions", testEvictTransactions},
+		{"retention of the journal", testEvictJournal},
+		{"retention by age", testEvictAge},
+		{"eviction in batches", testEvictBatches},
+		{"reset after eviction", testResetEvicted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,7 +114,7 @@ func testReferences(t *testing.T, s store.Store) {
 	if !s.Used("a", "R1") || s.Used("a", "R3") || s.Used("c", "R1") {
 		t.Error("Used disagrees with what was created")
 	}
-	all, _ := s.List(ctx, store.Filter{})
+	all, _, _ := s.List(ctx, store.Filter{})
 	if len(all) != 3 {
 		t.Errorf("List: %d transactions, want 3", len(all))
 	}
@@ -124,7 +132,7 @@ func testReferences(t *testing.T, s store.Store) {
 		{store.Filter{Reference: "1"}, 2},
 		{store.Filter{Status: store.StatusPaid}, 0},
 	} {
-		if got, _ := s.List(ctx, tt.f); len(got) != tt.want {
+		if got, _, _ := s.List(ctx, tt.f); len(got) != tt.want {
 			t.Errorf("List(%+v): %d, want %d", tt.f, len(got), tt.want)
 		}
 	}
@@ -190,12 +198,14 @@ func testJournal(t *testing.T, s store.Store) {
 		id := fmt.Sprintf("dlv_%d", s.NextDeliveryID())
 		want = append(want, id)
 		r := delivery.Record{ID: id, ClientID: []string{"a", "b"}[i%2]}
-		a := delivery.Attempt{DeliveryID: id, ClientID: r.ClientID, ReferenceNumber: fmt.Sprintf("R%d", i), Outcome: delivery.OutcomeRetrying}
+		a := delivery.Attempt{DeliveryID: id, ClientID: r.ClientID, ReferenceNumber: fmt.Sprintf("R%d", i), Outcome: delivery.OutcomeRetrying,
+			RequestHeaders: map[string]string{"X-Signature": "abc"}}
 		if err := s.RecordAttempt(ctx, a, &r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	as, _ := s.Attempts(ctx, store.AttemptFilter{})
+	slices.Reverse(want) // newest first
+	as, _, _ := s.Attempts(ctx, store.AttemptFilter{})
 	var got []string
 	for _, a := range as {
 		got = append(got, a.DeliveryID)
@@ -203,11 +213,16 @@ func testJournal(t *testing.T, s store.Store) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Attempts in order %q, want %q", got, want)
 	}
-	if as, _ := s.Attempts(ctx, store.AttemptFilter{ClientID: "a"}); len(as) != 3 {
+	if as, _, _ := s.Attempts(ctx, store.AttemptFilter{ClientID: "a"}); len(as) != 3 {
 		t.Errorf("Attempts of client a: %d, want 3", len(as))
 	}
-	if as, _ := s.Attempts(ctx, store.AttemptFilter{Reference: "R1"}); len(as) != 1 {
+	if as, _, _ := s.Attempts(ctx, store.AttemptFilter{Reference: "R1"}); len(as) != 1 {
 		t.Errorf("Attempts of R1: %d, want 1", len(as))
+	}
+	// Copies: changing one changes nothing stored.
+	as[0].RequestHeaders["X-Signature"] = "changed"
+	if again, _, _ := s.Attempts(ctx, store.AttemptFilter{}); again[0].RequestHeaders["X-Signature"] != "abc" {
+		t.Errorf("Attempts handed out shared state: headers %v", again[0].RequestHeaders)
 	}
 	if counts, _ := s.OutcomeCounts(ctx); counts[delivery.OutcomeRetrying] != 5 || counts[delivery.OutcomeDelivered] != 0 {
 		t.Errorf("OutcomeCounts = %v", counts)
@@ -241,8 +256,8 @@ func testReset(t *testing.T, s store.Store) {
 	if err := s.Reset(ctx); err != nil {
 		t.Fatal(err)
 	}
-	txs, _ := s.List(ctx, store.Filter{})
-	as, _ := s.Attempts(ctx, store.AttemptFilter{})
+	txs, _, _ := s.List(ctx, store.Filter{})
+	as, _, _ := s.Attempts(ctx, store.AttemptFilter{})
 	ms, _ := s.Merchants(ctx)
 	if len(txs)+len(as)+len(ms) != 0 || s.Used("c", "R1") {
 		t.Errorf("after Reset: %d transactions, %d attempts, %d merchants", len(txs), len(as), len(ms))
@@ -272,7 +287,7 @@ func testResetMerchant(t *testing.T, s store.Store) {
 	if _, err := s.GetByNumber(ctx, b.TransactionNumber); err != nil {
 		t.Errorf("b's transaction after a's reset: %v", err)
 	}
-	as, _ := s.Attempts(ctx, store.AttemptFilter{})
+	as, _, _ := s.Attempts(ctx, store.AttemptFilter{})
 	if len(as) != 1 || as[0].ClientID != "b" {
 		t.Errorf("journal after a's reset: %+v, want b's attempt only", as)
 	}
