@@ -50,16 +50,34 @@ func (c *clocks) Now(clientID string) time.Time {
 func (c *clocks) At(clientID string, t time.Time, fn func()) { c.at(clientID, t, 0, fn) }
 
 // at schedules fn for clientID at its sandbox time t; cost is the notifies
-// it will send. The read lock keeps the merchant's clock from changing
-// between the look-up and the push.
+// it will send.
 func (c *clocks) at(clientID string, t time.Time, cost int64, fn func()) {
+	c.put(clientID, event{at: t, cost: cost, fn: fn})
+}
+
+// put schedules e for clientID on the scheduler of its clock. The read
+// lock keeps the merchant's clock from changing between the look-up and
+// the push.
+func (c *clocks) put(clientID string, e event) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	sched := c.gsched
+	e.owner = clientID
+	c.schedOf(clientID).put([]event{e})
+}
+
+// cancel drops clientID's event scheduled under key (see scheduler.cancel).
+func (c *clocks) cancel(clientID string, key uint64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	c.schedOf(clientID).cancel(key)
+}
+
+// schedOf is the scheduler of clientID's clock; mu is held.
+func (c *clocks) schedOf(clientID string) *scheduler {
 	if o := c.own[clientID]; o != nil {
-		sched = o.sched
+		return o.sched
 	}
-	sched.at(clientID, t, cost, fn)
+	return c.gsched
 }
 
 // own gives clientID a clock of its own, if it has none: at the global

@@ -44,10 +44,12 @@ func (s *Sandbox) plan(tx *store.Transaction, sc *scenarios.Scenario) {
 }
 
 // planExpiry schedules the end of a payment whose expiredAt comes, unless
-// it has ended by then.
+// it has ended by then (transition cancels it: the event is keyed by the
+// payment's sequence number).
 func (s *Sandbox) planExpiry(tx *store.Transaction) {
 	id := idOf(tx)
-	s.clocks.at(id.clientID, tx.ExpiredAt, 0, func() { s.expire(id) })
+	seq, _ := store.SeqOf(tx.TransactionNumber)
+	s.clocks.put(id.clientID, event{at: tx.ExpiredAt, key: seq, fn: func() { s.expire(id) }})
 }
 
 // expire ends a payment whose expiredAt has come.
@@ -165,6 +167,11 @@ func (s *Sandbox) transition(ctx context.Context, id txID, to, why string) (stor
 	}
 	if logs(s.log) {
 		s.log.Info("transaction "+to, "clientId", id.clientID, "referenceNumber", id.ref, "reason", why)
+	}
+	if seq, ok := store.SeqOf(tx.TransactionNumber); ok && to != store.StatusExpired {
+		// Its expiry would find it final: free the event now. (An expiry is
+		// mostly that event itself, which has run.)
+		s.clocks.cancel(id.clientID, seq)
 	}
 	s.notifier.Send(rs)
 	return tx, nil

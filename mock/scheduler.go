@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -20,16 +21,17 @@ import (
 type scheduler struct {
 	clock *SandboxClock
 
-	mu       sync.Mutex
-	events   eventHeap
-	seq      uint64
-	promised atomic.Int64  // the costs of the events waiting
-	wake     chan struct{} // buffered 1: "re-plan now"
-	flush    chan chan struct{}
-	stop     chan struct{}
-	done     chan struct{}
-	once     sync.Once // starts or stops the loop, whichever comes first
-	halt     sync.Once // closes stop
+	mu        sync.Mutex
+	events    eventHeap
+	seq       uint64
+	cancelled map[uint64]bool // keys of events cancel dropped, until they leave the heap
+	promised  atomic.Int64    // the costs of the events waiting
+	wake      chan struct{}   // buffered 1: "re-plan now"
+	flush     chan chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	once      sync.Once // starts or stops the loop, whichever comes first
+	halt      sync.Once // closes stop
 }
 
 type event struct {
@@ -37,6 +39,7 @@ type event struct {
 	seq   uint64 // ties run in scheduling order
 	owner string // the merchant's client id
 	cost  int64  // notifies it will send, for the pending bound
+	key   uint64 // 0, or what cancel names it by
 	fn    func()
 }
 
@@ -141,6 +144,45 @@ func (s *scheduler) put(es []event) {
 	}
 }
 
+// cancel drops the event scheduled under key, if it is waiting here, with
+// what its function holds: a paid payment's expiry, due in days or years,
+// would otherwise keep its memory until then. Dropped events are skipped
+// when due, and leave the heap in one pass once they are half of it (and
+// at least 1024): O(1) amortised, so a create never waits for more than
+// its push.
+func (s *scheduler) cancel(key uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancelled == nil {
+		s.cancelled = map[uint64]bool{}
+	}
+	s.cancelled[key] = true
+	if len(s.cancelled) < 1024 || 2*len(s.cancelled) < len(s.events) {
+		return
+	}
+	kept := s.events[:0]
+	for _, e := range s.events {
+		if !s.dropped(e) {
+			kept = append(kept, e)
+		}
+	}
+	clear(s.events[len(kept):])
+	s.events = slices.Clip(slices.Clone(kept)) // a heap that shrank by half frees its array
+	s.events.init()
+	s.cancelled = nil // keys not found were of events that ran, or moved to another clock
+}
+
+// dropped reports whether e was cancelled, and forgets it if so; mu is
+// held.
+func (s *scheduler) dropped(e event) bool {
+	if e.key == 0 || !s.cancelled[e.key] {
+		return false
+	}
+	delete(s.cancelled, e.key)
+	s.promised.Add(-e.cost)
+	return true
+}
+
 // take removes owner's events (every event when owner is "") and returns
 // them, in the order they were due.
 func (s *scheduler) take(owner string) []event {
@@ -149,10 +191,12 @@ func (s *scheduler) take(owner string) []event {
 	var out []event
 	kept := s.events[:0]
 	for _, e := range s.events {
-		if owner == "" || e.owner == owner {
+		switch {
+		case s.dropped(e):
+		case owner == "" || e.owner == owner:
 			out = append(out, e)
 			s.promised.Add(-e.cost)
-		} else {
+		default:
 			kept = append(kept, e)
 		}
 	}
@@ -239,6 +283,10 @@ func (s *scheduler) runReady() (wait time.Duration, ok bool) {
 			return s.clock.wallDelay(next.at.Sub(now))
 		}
 		s.events.pop()
+		if s.dropped(next) {
+			s.mu.Unlock()
+			continue
+		}
 		s.promised.Add(-next.cost)
 		s.mu.Unlock()
 		next.fn()
