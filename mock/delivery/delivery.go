@@ -104,7 +104,7 @@ type Attempt struct {
 	Status          string            `json:"status"` // the status the notify announced
 	Variant         notify.Variant    `json:"variant"`
 	URL             string            `json:"url"`
-	SentAt          time.Time         `json:"sentAt"` // wall time, = X-Request-Time unless the variant shifts it
+	SentAt          time.Time         `json:"sentAt"` // wall time of the attempt, WIB, whole seconds: X-Request-Time unless the variant shifts it
 	RequestHeaders  map[string]string `json:"requestHeaders"`
 	RequestBody     string            `json:"requestBody"`
 	ResponseStatus  int               `json:"responseStatus,omitempty"`
@@ -112,7 +112,7 @@ type Attempt struct {
 	LatencyMs       float64           `json:"latencyMs"`
 	Error           string            `json:"error,omitempty"`
 	Outcome         string            `json:"outcome"`
-	NextAttemptAt   *time.Time        `json:"nextAttemptAt,omitempty"` // sandbox time
+	NextAttemptAt   *time.Time        `json:"nextAttemptAt,omitempty"` // sandbox time, WIB, whole seconds
 }
 
 // Store keeps what the notifier must not lose: the journal, and the records

@@ -373,11 +373,26 @@ func (n *Notifier) record(d *delivery, a Attempt, pending *Record) bool {
 	if a.URL == "" {
 		a.URL = d.URL
 	}
+	if a.SentAt.IsZero() { // refused before it was sent
+		a.SentAt = n.wallNow()
+	}
+	a.SentAt = journalTime(a.SentAt)
+	if a.NextAttemptAt != nil {
+		next := journalTime(*a.NextAttemptAt)
+		a.NextAttemptAt = &next
+	}
 	if err := n.store.RecordAttempt(context.Background(), a, pending); err != nil {
 		n.log.Error("journal write failed", "deliveryId", d.ID, "error", err)
 	}
 	return true
 }
+
+// journalTime is a time as the journal shows it: like every time the
+// sandbox shows, in WIB and whole seconds. [sandbox] The journal's
+// sentAt is wall time (the attempt's X-Request-Time, unless its variant
+// shifts that), its nextAttemptAt sandbox time; the retry itself is
+// scheduled to the nanosecond.
+func journalTime(t time.Time) time.Time { return t.In(notify.WIB).Truncate(time.Second) }
 
 // interrupted journals a delivery that will not be attempted (again) in
 // this run; its record stays pending, to resume at the next start.

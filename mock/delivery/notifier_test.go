@@ -81,3 +81,64 @@ func TestJournalKeepsOneBody(t *testing.T) {
 		t.Errorf("third attempt: %s, want delivered", as[2].Outcome)
 	}
 }
+
+// TestJournalTimes: the journal's times are in WIB and whole seconds, as
+// every time the sandbox shows: sentAt the wall time of the attempt (also
+// of one refused before it was sent), nextAttemptAt the sandbox time of
+// the next; the retry itself is due to the nanosecond.
+func TestJournalTimes(t *testing.T) {
+	wall := time.Date(2026, 11, 24, 3, 4, 5, 678_000_000, time.UTC)   // 10:04:05.678 WIB
+	sandbox := time.Date(2030, 1, 2, 10, 0, 0, 250_000_000, time.UTC) // 17:00:00.25 WIB
+	refused := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	refused.Close() // nothing listens: a connection error, then a retry
+	for _, tt := range []struct {
+		name, url string
+		wantNext  string
+	}{
+		{"failed, with a retry", refused.URL, "2030-01-02T17:01:00+07:00"},
+		{"refused by the outbound policy", "http://169.254.169.254/", ""},
+		{"nowhere to send", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &recorder{}
+			var due []time.Time
+			var mu sync.Mutex
+			timer := timerFunc(func(at time.Time, _ func()) { mu.Lock(); due = append(due, at); mu.Unlock() })
+			n, err := New(Options{Workers: 1, Clock: fixedClock{sandbox}, Timer: timer, Store: st, WallNow: func() time.Time { return wall }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.Start()
+			defer n.Close(context.Background())
+			n.Send(n.Prepare("c", tt.url, "key", notify.Notification{ReferenceNumber: "T"}, Policy{Timeout: time.Second, Retries: []time.Duration{time.Minute}, Variant: notify.VariantValid}))
+			deadline := time.Now().Add(10 * time.Second)
+			for len(st.all()) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("no attempt journalled within 10 s")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			a := st.all()[0]
+			if got := a.SentAt.Format(time.RFC3339Nano); got != "2026-11-24T10:04:05+07:00" {
+				t.Errorf("sentAt %s, want 2026-11-24T10:04:05+07:00 (wall time, WIB, whole seconds)", got)
+			}
+			var next string
+			if a.NextAttemptAt != nil {
+				next = a.NextAttemptAt.Format(time.RFC3339Nano)
+			}
+			if next != tt.wantNext {
+				t.Errorf("nextAttemptAt %q, want %q (sandbox time, WIB, whole seconds)", next, tt.wantNext)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tt.wantNext != "" && (len(due) != 1 || !due[0].Equal(sandbox.Add(time.Minute))) {
+				t.Errorf("retry scheduled at %v, want %v to the nanosecond", due, sandbox.Add(time.Minute))
+			}
+		})
+	}
+}
+
+// timerFunc adapts a function to Timer.
+type timerFunc func(time.Time, func())
+
+func (f timerFunc) At(t time.Time, fn func()) { f(t, fn) }
