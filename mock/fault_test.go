@@ -333,6 +333,9 @@ scenarios:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// On a whole second: the journal's times are whole seconds, and the
+	// schedule is read back from them below.
+	clock.Set(time.Now().Truncate(time.Second))
 	sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Clock: clock, Seed: 1, Scenarios: user, NotifyWorkers: workers})
 	if err != nil {
 		t.Fatal(err)
