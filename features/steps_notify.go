@@ -193,8 +193,8 @@ func (n *notifyWorld) outcomes(ctx context.Context, want string) error {
 		return err
 	}
 	got := make([]string, len(attempts))
-	for i, a := range attempts {
-		got[i] = a.Outcome
+	for i, a := range attempts { // newest first: read back in the order they were made
+		got[len(got)-1-i] = a.Outcome
 	}
 	if strings.Join(got, ", ") != want {
 		return fmt.Errorf("expected the journal's outcomes for %s to be %q, got %q", n.ref, want, strings.Join(got, ", "))

@@ -1,8 +1,10 @@
 package mock
 
 import (
+	"errors"
 	"net/http"
-	"slices"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/bjpay/bjpay-sandbox/mock/store"
@@ -21,16 +23,63 @@ func view(tx *store.Transaction) txView { return txView{tx, tx.ClientID, tx.Scen
 
 func (s *Sandbox) ctlListTransactions(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.Filter{ClientID: q.Get("clientId"), Status: strings.ToUpper(q.Get("status")), Reference: q.Get("referenceNumber")}
-	txs, _, err := s.store.List(r.Context(), f)
+	page, err := pageOf(q)
 	if err != nil {
-		return s.storeFailed("read the transactions", err)
+		return err
+	}
+	f := store.Filter{ClientID: q.Get("clientId"), Status: strings.ToUpper(q.Get("status")), Reference: q.Get("referenceNumber"), Page: page}
+	txs, next, err := s.store.List(r.Context(), f)
+	if err != nil {
+		return s.listFailed("transactions", page, err)
 	}
 	out := make([]txView, len(txs))
 	for i := range txs {
 		out[i] = view(&txs[i])
 	}
+	linkNext(w, r, next)
 	return writeControl(w, http.StatusOK, out)
+}
+
+// Pages of the control API's lists. [sandbox] BJPAY has no such lists:
+// the sandbox's are newest first, 100 to a page unless ?limit= says
+// otherwise, up to 1,000; the next page is in a Link header (RFC 8288)
+// and the body stays a bare JSON array.
+const (
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
+)
+
+// pageOf reads ?limit= and ?cursor=.
+func pageOf(q url.Values) (store.Page, error) {
+	p := store.Page{Limit: defaultPageLimit, Cursor: q.Get("cursor")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageLimit {
+			return p, errorf(KindInvalid, "limit is %q; expected a whole number of entries per page from 1 to %d (default %d)", v, maxPageLimit, defaultPageLimit)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// linkNext names the next page, when there is one, in a Link header: the
+// request's own path and query with the cursor of the next page.
+func linkNext(w http.ResponseWriter, r *http.Request, next string) {
+	if next == "" {
+		return
+	}
+	q := r.URL.Query()
+	q.Set("cursor", next)
+	w.Header().Set("Link", "<"+r.URL.EscapedPath()+"?"+q.Encode()+`>; rel="next"`)
+}
+
+// listFailed is the error of a list the store could not read: the client's
+// when its cursor is not one the sandbox gave.
+func (s *Sandbox) listFailed(what string, page store.Page, err error) error {
+	if errors.Is(err, store.ErrBadCursor) {
+		return errorf(KindInvalid, "cursor %q is not one this sandbox gave for its %s; expected the cursor of a page's Link header (rel=\"next\"), or none for the newest", page.Cursor, what)
+	}
+	return s.storeFailed("read the "+what, err)
 }
 
 // pathTransaction resolves {referenceNumber} and the optional ?clientId=.
@@ -83,12 +132,20 @@ func (s *Sandbox) ctlResend(w http.ResponseWriter, r *http.Request) error {
 	return writeControl(w, http.StatusAccepted, sent)
 }
 
+// ctlDeliveries lists the journal newest first. [sandbox] It was in the
+// order attempts were recorded; pages made newest first the better order:
+// the first page, the one a client polls, is what just happened, and a
+// cursor walks back into the past, unmoved by new attempts.
 func (s *Sandbox) ctlDeliveries(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	as, _, err := s.store.Attempts(r.Context(), store.AttemptFilter{ClientID: q.Get("clientId"), Reference: q.Get("referenceNumber")})
+	page, err := pageOf(q)
 	if err != nil {
-		return s.storeFailed("read the journal", err)
+		return err
 	}
-	slices.Reverse(as)
+	as, next, err := s.store.Attempts(r.Context(), store.AttemptFilter{ClientID: q.Get("clientId"), Reference: q.Get("referenceNumber"), Page: page})
+	if err != nil {
+		return s.listFailed("journal", page, err)
+	}
+	linkNext(w, r, next)
 	return writeControl(w, http.StatusOK, as)
 }

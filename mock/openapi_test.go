@@ -338,6 +338,9 @@ type exchange struct {
 	as string
 	// after runs once the answer is checked, e.g. to wait for a notify.
 	after func(t *testing.T)
+	// link is "next" when the answer must link a next page (a Link
+	// header), "none" when it must not; "" checks nothing.
+	link string
 }
 
 // TestOpenAPIConformance drives a real sandbox through every documented
@@ -410,6 +413,9 @@ func TestOpenAPIConformance(t *testing.T) {
 		{name: "set too large", method: "POST", path: "/_sandbox/clock/set", header: jsonHeader, body: bytes.Repeat([]byte(" "), 64<<10+1), status: 413},
 		{name: "transactions", method: "GET", path: "/_sandbox/transactions", status: 200, request: true},
 		{name: "transactions filtered", method: "GET", path: "/_sandbox/transactions?clientId=" + demoID + "&status=pending&referenceNumber=OAS", status: 200, request: true},
+		{name: "transactions paged", method: "GET", path: "/_sandbox/transactions?limit=1", status: 200, request: true, link: "next"},
+		{name: "transactions last page", method: "GET", path: "/_sandbox/transactions?limit=1000", status: 200, request: true, link: "none"},
+		{name: "transactions bad limit", method: "GET", path: "/_sandbox/transactions?limit=5000", status: 400}, // wrong on purpose: only the answer conforms
 		{name: "transaction", method: "GET", path: "/_sandbox/transactions/OAS-1", status: 200, request: true},
 		{name: "transaction with owner", method: "GET", path: "/_sandbox/transactions/OAS-1?clientId=" + demoID, status: 200, request: true},
 		{name: "transaction unknown", method: "GET", path: "/_sandbox/transactions/NOPE", status: 404, request: true},
@@ -425,6 +431,8 @@ func TestOpenAPIConformance(t *testing.T) {
 			body: []byte(`{"status":"EXPIRED","variant":"stale-timestamp","totalAmount":59000,"requestTimeOffset":"-6m","retry":false}`), after: journalled("OAS-1", 3)},
 		{name: "ad hoc notify bad", method: "POST", path: "/_sandbox/transactions/OAS-1/notify", header: jsonHeader, body: []byte(`{"status":"PENDING"}`), status: 400},
 		{name: "deliveries", method: "GET", path: "/_sandbox/deliveries", status: 200, request: true},
+		{name: "deliveries paged", method: "GET", path: "/_sandbox/deliveries?limit=1", status: 200, request: true, link: "next"},
+		{name: "deliveries bad cursor", method: "GET", path: "/_sandbox/deliveries?cursor=nope", status: 400, request: true},
 		{name: "stats", method: "GET", path: "/_sandbox/stats", status: 200, request: true},
 		{name: "deliveries filtered", method: "GET", path: "/_sandbox/deliveries?clientId=" + demoID + "&referenceNumber=OAS-1", status: 200, request: true},
 		{name: "merchants", method: "GET", path: "/_sandbox/merchants", status: 200, request: true},
@@ -462,6 +470,9 @@ func TestOpenAPIConformance(t *testing.T) {
 			if !ok {
 				t.Errorf("%s %s does not conform to mock/openapi.yaml:%s\nrequest headers %v\nrequest body %.500s\nanswer %d %v\n%.2000s",
 					ex.method, ex.path, describeErrors(errs), ex.header, ex.body, resp.StatusCode, resp.Header, readBody(resp))
+			}
+			if link := resp.Header.Get("Link"); ex.link != "" && (link != "") != (ex.link == "next") {
+				t.Errorf("Link %q; want a next page: %v", link, ex.link == "next")
 			}
 			if ex.after != nil {
 				ex.after(t)

@@ -85,6 +85,11 @@ type Options struct {
 	// addresses are refused unless an entry covers them (see
 	// delivery/outbound.go).
 	NotifyAllow []string
+	// Retention bounds what the sandbox holds: finished payments and
+	// journal attempts beyond it are evicted, oldest first (see
+	// Retention). The zero value keeps everything; serve keeps
+	// DefaultRetain, DefaultMaxTransactions and DefaultMaxJournal.
+	Retention Retention
 	// Logger receives structured logs; discarded when nil.
 	Logger *slog.Logger
 }
@@ -128,6 +133,7 @@ type Sandbox struct {
 	hosts        map[string]bool    // Options.AllowHosts and the PublicURL's host, lower case
 	proxies      []netip.Prefix     // Options.TrustedProxies
 	failures     failures           // failed token attempts by client
+	sweeper      *sweeper           // evicts what Options.Retention keeps no more
 	closeOnce    sync.Once
 
 	merchants merchants
@@ -175,6 +181,9 @@ func New(opts Options) (*Sandbox, error) {
 	if s.maxPend <= 0 {
 		s.maxPend = DefaultMaxPendingNotifies
 	}
+	if r := opts.Retention; r.Age < 0 || r.MaxTransactions < 0 || r.MaxJournal < 0 {
+		return nil, fmt.Errorf("new sandbox: retention %+v: expected no negative bound (0 for none)", r)
+	}
 	if opts.AdminToken != "" {
 		if len(opts.AdminToken) < MinAdminToken {
 			return nil, fmt.Errorf("new sandbox: the admin token has %d characters; it must have at least %d (e.g. the output of 'openssl rand -hex 16')", len(opts.AdminToken), MinAdminToken)
@@ -213,6 +222,7 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	s.channelsData = data
 	s.SetScenarios(opts.Scenarios)
+	s.sweeper = newSweeper(s.store, opts.Retention, s.log)
 	s.notifier, err = delivery.New(delivery.Options{Workers: workers, Clocks: s.clocks, WallNow: s.wallNow,
 		Store: s.store, Log: s.log, SandboxHeaders: !opts.NoSandboxHeaders, Allow: opts.NotifyAllow})
 	if err != nil {
@@ -247,11 +257,13 @@ func (s *Sandbox) takeUp(ctx context.Context) error {
 	return nil
 }
 
-// Start starts the scheduler and the notifier's workers: payments expire,
-// scenarios play out and notifies go out. Handler serves before Start too.
+// Start starts the scheduler, the notifier's workers and the retention's
+// sweep: payments expire, scenarios play out, notifies go out and what the
+// retention keeps no more is evicted. Handler serves before Start too.
 func (s *Sandbox) Start() {
 	s.clocks.start()
 	s.notifier.Start()
+	s.sweeper.start()
 }
 
 // Close stops the sandbox's background work: no new notify attempt
@@ -261,6 +273,7 @@ func (s *Sandbox) Start() {
 // store. Calling it again does nothing.
 func (s *Sandbox) Close(ctx context.Context) {
 	s.closeOnce.Do(func() {
+		s.sweeper.close()
 		s.clocks.close()
 		s.notifier.Close(ctx)
 		if err := s.store.Close(); err != nil {

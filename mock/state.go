@@ -236,11 +236,14 @@ func adHocPolicy(tx *store.Transaction, in *adHoc, p delivery.Policy, note *noti
 	return p, nil
 }
 
-// stats is what GET /_sandbox/stats answers.
+// stats is what GET /_sandbox/stats answers. The counts are of everything
+// since the start (or the last reset), evicted payments and attempts
+// included: a load test reads them after the fact.
 type stats struct {
 	Transactions map[string]int   `json:"transactions"` // by status
 	Attempts     map[string]int   `json:"attempts"`     // delivery attempts by outcome
 	Backlog      delivery.Backlog `json:"backlog"`
+	Retention    retentionView    `json:"retention"`
 }
 
 func (s *Sandbox) stats(ctx context.Context) (stats, error) {
@@ -252,7 +255,11 @@ func (s *Sandbox) stats(ctx context.Context) (stats, error) {
 	if err != nil {
 		return stats{}, err
 	}
-	return stats{Transactions: txs, Attempts: as, Backlog: s.notifier.Backlog()}, nil
+	rv, err := s.retentionView(ctx)
+	if err != nil {
+		return stats{}, err
+	}
+	return stats{Transactions: txs, Attempts: as, Backlog: s.notifier.Backlog(), Retention: rv}, nil
 }
 
 type clockJSON struct {

@@ -136,51 +136,76 @@ func (s *Sandbox) notFound(w http.ResponseWriter, what string) {
 	s.render(w, http.StatusNotFound, "notfound", map[string]string{"Title": "Not found", "What": what})
 }
 
-// dashboardLimit is how many transactions the dashboard lists at most.
-const dashboardLimit = 200
-
 // txRow is a dashboard line: a transaction and its deliveries in short.
 type txRow struct {
 	store.Transaction
-	Attempts    int
-	LastOutcome string
+	store.Notified
 }
 
+// uiDashboard renders a page of transactions, newest first, as the control
+// API lists them: what it costs is the page's, never what the sandbox
+// holds. Each row's notify summary comes from the store in constant time.
 func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 	setCSRFCookie(w, r)
 	q := r.URL.Query()
+	page, err := pageOf(q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	filter := struct{ ClientID, Status, Reference string }{q.Get("clientId"), strings.ToUpper(q.Get("status")), strings.TrimSpace(q.Get("reference"))}
+	ctx := r.Context()
 	version := s.store.Version() // before reading, so a change during it shows next time
-	all := s.Transactions("")
-	counts := map[string]int{}
-	var rows []txRow
-	matched := 0
-	for _, tx := range all {
-		counts[tx.Status]++
-		if (filter.ClientID != "" && tx.ClientID != filter.ClientID) || (filter.Status != "" && tx.Status != filter.Status) ||
-			(filter.Reference != "" && !strings.Contains(strings.ToLower(tx.ReferenceNumber), strings.ToLower(filter.Reference))) {
-			continue
-		}
-		matched++
-		if len(rows) < dashboardLimit {
-			rows = append(rows, txRow{Transaction: tx})
+	txs, next, err := s.store.List(ctx, store.Filter{ClientID: filter.ClientID, Status: filter.Status, Reference: filter.Reference, Page: page})
+	if err != nil {
+		s.writeError(w, r, s.listFailed("transactions", page, err))
+		return
+	}
+	rows := make([]txRow, len(txs))
+	for i := range txs {
+		rows[i].Transaction = txs[i]
+		if rows[i].Notified, err = s.store.Notified(ctx, txs[i].ClientID, txs[i].ReferenceNumber); err != nil {
+			s.writeError(w, r, s.storeFailed("read the journal", err))
+			return
 		}
 	}
-	type key struct{ clientID, ref string }
-	byRef := map[key]*txRow{}
-	for i := range rows {
-		byRef[key{rows[i].ClientID, rows[i].ReferenceNumber}] = &rows[i]
+	counts, err := s.store.StatusCounts(ctx)
+	if err != nil {
+		s.writeError(w, r, s.storeFailed("read its counts", err))
+		return
 	}
-	for _, a := range s.Deliveries("", "") {
-		if row := byRef[key{a.ClientID, a.ReferenceNumber}]; row != nil {
-			row.Attempts++
-			row.LastOutcome = a.Outcome
+	retention, err := s.retentionView(ctx)
+	if err != nil {
+		s.writeError(w, r, s.storeFailed("read its counts", err))
+		return
+	}
+	// The links to the newest page and to the next one keep the filters.
+	pageURL := func(cursor string) string {
+		q := url.Values{}
+		for k, v := range map[string]string{"clientId": filter.ClientID, "status": filter.Status, "reference": filter.Reference, "cursor": cursor} {
+			if v != "" {
+				q.Set(k, v)
+			}
 		}
+		if page.Limit != defaultPageLimit {
+			q.Set("limit", strconv.Itoa(page.Limit))
+		}
+		if len(q) == 0 {
+			return ControlPrefix + "/"
+		}
+		return ControlPrefix + "/?" + q.Encode()
+	}
+	var first, older string
+	if page.Cursor != "" {
+		first = pageURL("")
+	}
+	if next != "" {
+		older = pageURL(next)
 	}
 	s.render(w, http.StatusOK, "dashboard", map[string]any{
-		"Title": "Dashboard", "Clock": s.dashboardClock(filter.ClientID), "Filter": filter, "Merchants": s.merchants.views(),
-		"Statuses": store.Statuses, "Counts": counts,
-		"Rows": rows, "Matched": matched, "Total": len(all), "Limit": dashboardLimit,
+		"Title": "Dashboard", "Clock": s.dashboardClock(filter.ClientID), "Filter": filter, "Filtered": filter != struct{ ClientID, Status, Reference string }{},
+		"Merchants": s.merchants.views(), "Statuses": store.Statuses, "Counts": counts, "Retention": retention,
+		"Rows": rows, "Paged": page.Cursor != "", "First": first, "Older": older,
 		"Scenarios": s.scenarioViews(), "Version": version,
 	})
 }
@@ -190,16 +215,22 @@ func (s *Sandbox) uiTransaction(w http.ResponseWriter, r *http.Request) {
 	version := s.store.Version()
 	tx, err := s.store.GetByNumber(r.Context(), mux.Vars(r)["transactionNumber"])
 	if err != nil {
-		s.notFound(w, fmt.Sprintf("No transaction numbered %q. It may have been forgotten by a reset.", mux.Vars(r)["transactionNumber"]))
+		s.notFound(w, fmt.Sprintf("No transaction numbered %q. It may have been forgotten by a reset, or evicted once finished by the sandbox's retention (serve --retain, --max-transactions).", mux.Vars(r)["transactionNumber"]))
 		return
 	}
+	notified, err := s.store.Notified(r.Context(), tx.ClientID, tx.ReferenceNumber)
+	if err != nil {
+		s.writeError(w, r, s.storeFailed("read the journal", err))
+		return
+	}
+	deliveries := s.Deliveries(tx.ClientID, tx.ReferenceNumber)
 	var merchantName string
 	if m := s.merchants.get(r.Context(), tx.ClientID); m != nil {
 		merchantName = m.Name
 	}
 	s.render(w, http.StatusOK, "transaction", map[string]any{
 		"Title": tx.ReferenceNumber, "Tx": tx, "Merchant": merchantName, "Scenario": tx.Scenario,
-		"Deliveries": s.Deliveries(tx.ClientID, tx.ReferenceNumber), "Clock": s.clockView(),
+		"Deliveries": deliveries, "Evicted": max(0, notified.Attempts-len(deliveries)), "Clock": s.clockView(),
 		"Variants": notify.Variants(), "Version": version,
 	})
 }

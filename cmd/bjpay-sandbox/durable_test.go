@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -114,6 +116,37 @@ func getJSON(t *testing.T, url string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
+}
+
+// getAll reads every page of a control API list, following each page's
+// Link header to the next.
+func getAll[T any](t *testing.T, url string) []T {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	var all []T
+	for url != "" {
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		var page []T
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		all = append(all, page...)
+		url = ""
+		if target, ok := strings.CutPrefix(resp.Header.Get("Link"), "<"); ok {
+			next, _, _ := strings.Cut(target, ">")
+			ref, err := neturl.Parse(next)
+			if err != nil {
+				t.Fatalf("GET %s: Link %q: %v", url, resp.Header.Get("Link"), err)
+			}
+			url = resp.Request.URL.ResolveReference(ref).String()
+		}
+	}
+	return all
 }
 
 func durableRestart(t *testing.T, bin string, sig syscall.Signal) {
@@ -223,8 +256,7 @@ func durableRestart(t *testing.T, bin string, sig syscall.Signal) {
 	// The restart, the receiver healthy now.
 	healthy.Store(true)
 	srv = startDurable(t, bin, dir, scenarioFile)
-	var txs []struct{ ReferenceNumber, Status string }
-	getJSON(t, srv.base+"/_sandbox/transactions", &txs)
+	txs := getAll[struct{ ReferenceNumber, Status string }](t, srv.base+"/_sandbox/transactions")
 	stored := map[string]string{}
 	for _, tx := range txs {
 		stored[tx.ReferenceNumber] = tx.Status
@@ -242,8 +274,7 @@ func durableRestart(t *testing.T, bin string, sig syscall.Signal) {
 	delivered := map[string]bool{}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var journal []struct{ ReferenceNumber, Outcome string }
-		getJSON(t, srv.base+"/_sandbox/deliveries", &journal)
+		journal := getAll[struct{ ReferenceNumber, Outcome string }](t, srv.base+"/_sandbox/deliveries")
 		clear(delivered)
 		retried = 0
 		for _, a := range journal {
@@ -363,14 +394,12 @@ func TestDurableDiskFull(t *testing.T) {
 			}
 		}
 	}
-	var txs []struct{ ReferenceNumber, Status string }
-	getJSON(t, srv.base+"/_sandbox/transactions", &txs) // reads go on
+	txs := getAll[struct{ ReferenceNumber, Status string }](t, srv.base+"/_sandbox/transactions") // reads go on
 	_ = srv.cmd.Process.Kill()
 	<-srv.done
 
 	srv = startDurable(t, bin, dir, scenarioFile)
-	txs = nil
-	getJSON(t, srv.base+"/_sandbox/transactions", &txs)
+	txs = getAll[struct{ ReferenceNumber, Status string }](t, srv.base+"/_sandbox/transactions")
 	stored := map[string]string{}
 	for _, tx := range txs {
 		stored[tx.ReferenceNumber] = tx.Status
@@ -384,8 +413,7 @@ func TestDurableDiskFull(t *testing.T) {
 			t.Errorf("%s (create acknowledged %v, pay acknowledged %v) after the restart: %q, want %q", ref, ok, paid[ref], stored[ref], want)
 		}
 	}
-	var journal []struct{ ReferenceNumber string }
-	getJSON(t, srv.base+"/_sandbox/deliveries", &journal)
+	journal := getAll[struct{ ReferenceNumber string }](t, srv.base+"/_sandbox/deliveries")
 	for _, a := range journal {
 		if !paid[a.ReferenceNumber] {
 			t.Errorf("a notify of %s, whose pay was refused", a.ReferenceNumber)

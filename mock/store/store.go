@@ -131,14 +131,26 @@ type Page struct {
 type Filter struct {
 	ClientID  string
 	Status    string
-	Reference string // a part of the reference number
+	Reference string // a part of the reference number, in any case
 	Page
 }
 
 // Match reports whether f selects tx.
 func (f *Filter) Match(tx *Transaction) bool {
 	return (f.ClientID == "" || tx.ClientID == f.ClientID) && (f.Status == "" || tx.Status == f.Status) &&
-		(f.Reference == "" || strings.Contains(tx.ReferenceNumber, f.Reference))
+		(f.Reference == "" || containsFold(tx.ReferenceNumber, f.Reference))
+}
+
+// containsFold reports whether sub is in s, ASCII letters in any case (the
+// letters of references), without allocating: a filtered list calls it
+// for every transaction it skips.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // AttemptFilter selects journal entries; empty fields match every one.

@@ -130,6 +130,7 @@ func testReferences(t *testing.T, s store.Store) {
 		{store.Filter{ClientID: "a"}, 2},
 		{store.Filter{ClientID: "b"}, 1},
 		{store.Filter{Reference: "1"}, 2},
+		{store.Filter{Reference: "r1"}, 2}, // in any case
 		{store.Filter{Status: store.StatusPaid}, 0},
 	} {
 		if got, _, _ := s.List(ctx, tt.f); len(got) != tt.want {
