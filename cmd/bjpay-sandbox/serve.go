@@ -58,6 +58,7 @@ type serveOptions struct {
 	dataDir      string
 	database     string
 	maxConns     int
+	retention    mock.Retention
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -83,6 +84,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.workers, "notify-workers", mock.DefaultNotifyWorkers, "`N` notifies in flight at most")
 	fs.IntVar(&o.maxPending, "max-pending-notifies", mock.DefaultMaxPendingNotifies, "`N` notifies waiting for delivery at most; beyond, creates answer 503 until they drain")
 	fs.IntVar(&o.maxConns, "max-conns", 0, maxConnsUsage)
+	fs.DurationVar(&o.retention.Age, "retain", mock.DefaultRetain, "keep a finished payment (PAID, FAILED or EXPIRED, its notifies delivered or given up) `DURATION` of wall time after it finished, and a journal attempt as long after it was made, then evict them; 0 keeps them for ever")
+	fs.IntVar(&o.retention.MaxTransactions, "max-transactions", mock.DefaultMaxTransactions, "hold `N` payments at most: beyond, finished ones are evicted, those that finished first first (PENDING ones and those with a notify still to deliver never are); 0: no bound")
+	fs.IntVar(&o.retention.MaxJournal, "max-journal", mock.DefaultMaxJournal, "hold `N` delivery journal attempts at most, evicting the oldest; 0: no bound")
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
 	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API and dashboard (/_sandbox/...), with the --admin-token; needed in a container whose control API is called from outside it")
 	fs.StringVar(&o.adminToken, "admin-token", "", "`TOKEN` clients other than loopback ones present to use the control API and dashboard (Authorization: Bearer TOKEN); prefer $BJPAY_SANDBOX_ADMIN_TOKEN, which ps does not show")
@@ -190,6 +194,14 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	if o.workers < 1 {
 		return nil, usagef("", "--notify-workers is %d; expected at least 1", o.workers)
 	}
+	switch r := o.retention; {
+	case r.Age < 0:
+		return nil, usagef("", "--retain is %s; expected a duration of 0 (keep for ever) or more, such as 168h", r.Age)
+	case r.MaxTransactions < 0:
+		return nil, usagef("", "--max-transactions is %d; expected 0 (no bound) or more", r.MaxTransactions)
+	case r.MaxJournal < 0:
+		return nil, usagef("", "--max-journal is %d; expected 0 (no bound) or more", r.MaxJournal)
+	}
 	maxConns, err := connLimit(o.maxConns, o.workers)
 	if err != nil {
 		return nil, err
@@ -208,7 +220,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	sb, err := mock.New(mock.Options{Config: cfg, Store: st, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
 		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl,
 		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow, MaxPendingNotifies: o.maxPending,
-		AllowHosts: o.allowHosts, TrustedProxies: o.proxies})
+		AllowHosts: o.allowHosts, TrustedProxies: o.proxies, Retention: o.retention})
 	if err != nil {
 		st.Close()
 		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "%v", err)
@@ -333,6 +345,30 @@ func openStore(dataDir, database string) (st store.Store, state string, err erro
 	return bs, bs.Path() + " (durable)", nil
 }
 
+// retentionLine says, for the banner, what the sandbox keeps and what it
+// evicted so far (a durable sandbox's file remembers).
+func (s *server) retentionLine() string {
+	r := s.sandbox.Retention()
+	if r == (mock.Retention{}) {
+		return "everything, for ever (--retain, --max-transactions, --max-journal bound it)"
+	}
+	var keep []string
+	if r.Age > 0 {
+		keep = append(keep, "finished payments and attempts "+mock.FormatRetain(r.Age))
+	}
+	if r.MaxTransactions > 0 {
+		keep = append(keep, fmt.Sprintf("at most %d payments", r.MaxTransactions))
+	}
+	if r.MaxJournal > 0 {
+		keep = append(keep, fmt.Sprintf("at most %d attempts", r.MaxJournal))
+	}
+	line := strings.Join(keep, ", ")
+	if u, err := s.sandbox.Usage(context.Background()); err == nil {
+		line += fmt.Sprintf("; evicted so far: %d payments, %d attempts (GET /_sandbox/stats)", u.Evicted.Transactions, u.Evicted.Attempts)
+	}
+	return line
+}
+
 func controlAudience(exposed bool) string {
 	if exposed {
 		return "loopback clients, and others with the admin token"
@@ -367,6 +403,7 @@ func (s *server) printBanner(w io.Writer) {
   seed             %d
   clock            %s
   state            %s
+  retention        %s
   scenarios        %d (reference prefixes such as PAID-, DELAY-, EXPIRE- pick library ones)
   dashboard        %s/_sandbox/  (in a browser; %s)
   control API      %s/_sandbox/{health,transactions,deliveries,clock,scenarios}  (JSON)
@@ -376,5 +413,5 @@ Try:
     -H 'Content-Type: application/json' -H 'X-Client-Id: %s' \
     -H %s -H "X-Request-Time: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%S+00:00)"
 
-`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), s.state, len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, ask, base, m.ClientID, secretHeader)
+`, version(), base, m.Name, len(s.cfg.Merchants), m.ClientID, secret, strings.Join(active, ", "), s.seed, clockLine(s.sandbox.Clock()), s.state, s.retentionLine(), len(s.sandbox.Scenarios()), base, controlAudience(s.exposeCtl), base, ask, base, m.ClientID, secretHeader)
 }
