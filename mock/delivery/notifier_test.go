@@ -103,8 +103,8 @@ func TestJournalTimes(t *testing.T) {
 			st := &recorder{}
 			var due []time.Time
 			var mu sync.Mutex
-			timer := timerFunc(func(at time.Time, _ func()) { mu.Lock(); due = append(due, at); mu.Unlock() })
-			n, err := New(Options{Workers: 1, Clock: fixedClock{sandbox}, Timer: timer, Store: st, WallNow: func() time.Time { return wall }})
+			clocks := clocksFunc{now: sandbox, at: func(at time.Time) { mu.Lock(); due = append(due, at); mu.Unlock() }}
+			n, err := New(Options{Workers: 1, Clocks: clocks, Store: st, WallNow: func() time.Time { return wall }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +138,12 @@ func TestJournalTimes(t *testing.T) {
 	}
 }
 
-// timerFunc adapts a function to Timer.
-type timerFunc func(time.Time, func())
+// clocksFunc is every merchant's clock stopped at now; at sees what is
+// scheduled, which never runs.
+type clocksFunc struct {
+	now time.Time
+	at  func(time.Time)
+}
 
-func (f timerFunc) At(t time.Time, fn func()) { f(t, fn) }
+func (c clocksFunc) Now(string) time.Time               { return c.now }
+func (c clocksFunc) At(_ string, t time.Time, _ func()) { c.at(t) }
