@@ -14,6 +14,7 @@
 //	transactions  the sequence number in the transaction number → txRecord
 //	journal       the bucket's own sequence → delivery.Attempt
 //	deliveries    the number in the delivery id → delivery.Record (pending ones only)
+//	controls      clientId → store.Control (a merchant's token digest, its relay)
 //
 // Records are JSON: the file is small next to what it saves a developer,
 // and a damaged record can be read by eye.
@@ -49,7 +50,8 @@ var (
 	bucketTransactions = []byte("transactions")
 	bucketJournal      = []byte("journal")
 	bucketDeliveries   = []byte("deliveries")
-	allBuckets         = [][]byte{bucketMerchants, bucketTransactions, bucketJournal, bucketDeliveries}
+	bucketControls     = []byte("controls")
+	allBuckets         = [][]byte{bucketMerchants, bucketTransactions, bucketJournal, bucketDeliveries, bucketControls}
 )
 
 // Store is the durable Store. Reads come from the embedded memstore, which
@@ -62,7 +64,7 @@ type Store struct {
 	pending []delivery.Record // as loaded at Open
 
 	stripes    [256]sync.Mutex // one change of a transaction at a time, from check to publication
-	merchMu    sync.Mutex      // likewise for merchants
+	merchMu    sync.Mutex      // likewise for merchants and their controls
 	journalMu  sync.Mutex      // keys journal entries in the order memory holds them
 	journalKey uint64          // the last key used; a crash may leave gaps, never reuse
 	closeOnce  sync.Once
@@ -332,6 +334,16 @@ func (s *Store) load() (err error) {
 				return bad(bucketMerchants, k, errors.New("not a merchant"))
 			}
 			return s.Store.AddMerchant(ctx, m)
+		})
+		if err != nil {
+			return err
+		}
+		err = btx.Bucket(bucketControls).ForEach(func(k, v []byte) error {
+			var c store.Control
+			if err := json.Unmarshal(v, &c); err != nil {
+				return bad(bucketControls, k, err)
+			}
+			return s.Store.SetControl(ctx, string(k), c)
 		})
 		if err != nil {
 			return err
