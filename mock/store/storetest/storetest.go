@@ -289,6 +289,8 @@ func testResetMerchant(t *testing.T, s store.Store) {
 		_ = s.RecordAttempt(ctx, delivery.Attempt{DeliveryID: "dlv_" + client, ClientID: client, Outcome: delivery.OutcomeDelivered}, nil)
 	}
 	_ = s.AddMerchant(ctx, store.Merchant{ClientID: "a", ClientSecret: "s"})
+	ctl := store.Control{TokenHash: strings.Repeat("ab", 32), Relay: true}
+	_ = s.SetControl(ctx, "a", ctl)
 	if err := s.ResetMerchant(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
@@ -304,6 +306,9 @@ func testResetMerchant(t *testing.T, s store.Store) {
 	}
 	if _, err := s.Merchant(ctx, "a"); err != nil {
 		t.Errorf("the merchant itself is gone after its reset: %v", err)
+	}
+	if cs, _ := s.Controls(ctx); cs["a"] != ctl {
+		t.Errorf("a's control after its reset: %+v, want its token and relay kept", cs["a"])
 	}
 	if counts, _ := s.StatusCounts(ctx); counts[store.StatusPending] != 1 {
 		t.Errorf("StatusCounts after a's reset = %v, want 1 PENDING", counts)
