@@ -78,6 +78,7 @@ type envelope struct {
 type handler struct {
 	*mux.Router // Walk is promoted, for the OpenAPI test
 	create      http.Handler
+	scopes      map[*mux.Route]scope
 }
 
 const createPath = "/api/merchant/transaction/create"
@@ -102,7 +103,7 @@ func (s *Sandbox) routes() handler {
 	// (//x, /a/../b) with a bare 301 instead of the envelope.
 	r.SkipClean(true)
 	create := s.apiRoutes(r)
-	c := controlRouter{s, r}
+	c := controlRouter{s, r, map[*mux.Route]scope{}}
 	s.controlRoutes(c)
 	s.uiRoutes(c)
 
@@ -124,7 +125,7 @@ func (s *Sandbox) routes() handler {
 		w.Header().Set("Allow", http.MethodPost)
 		s.writeError(w, req, errorf(KindMethod, "method %s is not allowed on %s; every BJPAY API call is POST", req.Method, req.URL.Path))
 	})
-	return handler{r, create}
+	return handler{r, create, c.scopes}
 }
 
 // allowedMethods lists the methods the router serves at req's path, for

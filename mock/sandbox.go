@@ -128,6 +128,7 @@ type Sandbox struct {
 	hosts        map[string]bool    // Options.AllowHosts and the PublicURL's host, lower case
 	proxies      []netip.Prefix     // Options.TrustedProxies
 	failures     failures           // failed token attempts by client
+	access       access             // merchants' tokens and relays
 	closeOnce    sync.Once
 
 	merchants merchants
@@ -213,6 +214,7 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	s.channelsData = data
 	s.SetScenarios(opts.Scenarios)
+	s.access.init(s.store)
 	s.notifier, err = delivery.New(delivery.Options{Workers: workers, Clocks: s.clocks, WallNow: s.wallNow,
 		Store: s.store, Log: s.log, SandboxHeaders: !opts.NoSandboxHeaders, Allow: opts.NotifyAllow})
 	if err != nil {
@@ -231,6 +233,9 @@ func New(opts Options) (*Sandbox, error) {
 func (s *Sandbox) takeUp(ctx context.Context) error {
 	if err := s.merchants.load(ctx); err != nil {
 		return fmt.Errorf("stored merchants: %w", err)
+	}
+	if err := s.access.load(ctx); err != nil {
+		return fmt.Errorf("stored tokens and relays: %w", err)
 	}
 	txs, err := s.store.List(ctx, store.Filter{})
 	if err != nil {

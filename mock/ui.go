@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,11 +85,12 @@ func prettyJSON(s string) string {
 // are public, since customers' phones open them.
 func (s *Sandbox) uiRoutes(c controlRouter) {
 	// The dashboard: transactions, clock, scenarios.
-	c.guarded("/", http.HandlerFunc(s.uiDashboard)).Methods(http.MethodGet)
+	// With a merchant's token: that merchant's only.
+	c.guarded("/", queryClient, http.HandlerFunc(s.uiDashboard)).Methods(http.MethodGet)
 	// A transaction with its delivery history.
-	c.guarded("/ui/transactions/{transactionNumber}", http.HandlerFunc(s.uiTransaction)).Methods(http.MethodGet)
+	c.guarded("/ui/transactions/{transactionNumber}", numberOwner, http.HandlerFunc(s.uiTransaction)).Methods(http.MethodGet)
 	// What changed since: the dashboard polls it for live updates.
-	c.guarded("/ui/version", http.HandlerFunc(s.uiVersion)).Methods(http.MethodGet)
+	c.guarded("/ui/version", anyScope, http.HandlerFunc(s.uiVersion)).Methods(http.MethodGet)
 
 	// The hosted payment page, and its Pay / Cancel form.
 	c.public("/pay/{transactionNumber}", http.HandlerFunc(s.payPage)).Methods(http.MethodGet)
@@ -151,7 +153,14 @@ func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	filter := struct{ ClientID, Status, Reference string }{q.Get("clientId"), strings.ToUpper(q.Get("status")), strings.TrimSpace(q.Get("reference"))}
 	version := s.store.Version() // before reading, so a change during it shows next time
-	all := s.Transactions("")
+	// A merchant's token sees its own merchant only (the guard pinned
+	// ?clientId= to it); the admin sees every one.
+	p := principalOf(r)
+	all := s.Transactions(p.clientID)
+	merchants := s.merchants.views()
+	if !p.isAdmin() {
+		merchants = slices.DeleteFunc(merchants, func(m merchantView) bool { return m.ClientID != p.clientID })
+	}
 	counts := map[string]int{}
 	var rows []txRow
 	matched := 0
@@ -171,14 +180,14 @@ func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 	for i := range rows {
 		byRef[key{rows[i].ClientID, rows[i].ReferenceNumber}] = &rows[i]
 	}
-	for _, a := range s.Deliveries("", "") {
+	for _, a := range s.Deliveries(p.clientID, "") {
 		if row := byRef[key{a.ClientID, a.ReferenceNumber}]; row != nil {
 			row.Attempts++
 			row.LastOutcome = a.Outcome
 		}
 	}
 	s.render(w, http.StatusOK, "dashboard", map[string]any{
-		"Title": "Dashboard", "Clock": s.dashboardClock(filter.ClientID), "Filter": filter, "Merchants": s.merchants.views(),
+		"Title": "Dashboard", "Clock": s.dashboardClock(filter.ClientID), "Filter": filter, "Merchants": merchants, "Admin": p.isAdmin(),
 		"Statuses": store.Statuses, "Counts": counts,
 		"Rows": rows, "Matched": matched, "Total": len(all), "Limit": dashboardLimit,
 		"Scenarios": s.scenarioViews(), "Version": version,
