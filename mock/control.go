@@ -35,6 +35,11 @@ func (s *Sandbox) controlRoutes(c controlRouter) {
 	c.guarded("/merchants", adminScope, s.json(s.ctlCreateMerchant)).Methods(http.MethodPost)
 	// A merchant's token, made anew: the old one stops working.
 	c.guarded("/merchants/{clientId}/token", adminScope, s.json(s.ctlRotateToken)).Methods(http.MethodPost)
+	// A merchant's relay: its notifies to its listener (bjpay-sandbox listen).
+	c.guarded("/merchants/{clientId}/relay", pathClient, s.json(s.ctlRelay)).Methods(http.MethodGet)
+	c.guarded("/merchants/{clientId}/relay", pathClient, s.json(s.ctlSetRelay)).Methods(http.MethodPost)
+	// The listener's WebSocket: connecting switches the merchant's relay on.
+	c.guarded("/listen", queryClient, s.json(s.ctlListen)).Methods(http.MethodGet)
 
 	// Transactions, and simulating the customer or the channel.
 	c.guarded("/transactions", queryClient, s.json(s.ctlListTransactions)).Methods(http.MethodGet)

@@ -3,6 +3,7 @@ package mock
 import (
 	"net/http"
 
+	"github.com/bjpay/bjpay-sandbox/mock/listen"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/gorilla/mux"
 )
@@ -48,7 +49,7 @@ func (s *Sandbox) ctlCreateMerchant(w http.ResponseWriter, r *http.Request) erro
 
 // ctlRotateToken makes a merchant's token anew, configured merchants'
 // included (the only way they get one): the previous token stops working
-// at once.
+// at once, and listeners connected with it are closed.
 func (s *Sandbox) ctlRotateToken(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["clientId"]
 	if s.merchants.get(r.Context(), id) == nil {
@@ -58,6 +59,7 @@ func (s *Sandbox) ctlRotateToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.storeFailed("save the token of merchant "+id, err)
 	}
+	s.listeners.stop(id, true, listen.CloseRevoked, "the token was rotated")
 	s.log.Info("merchant token rotated", "clientId", id)
 	return writeControl(w, http.StatusOK, map[string]string{"clientId": id, "token": token})
 }

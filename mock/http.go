@@ -54,6 +54,8 @@ func statusOf(e *Error) int {
 		return http.StatusServiceUnavailable
 	case KindTooMany:
 		return http.StatusTooManyRequests
+	case KindUpgrade:
+		return http.StatusUpgradeRequired
 	case KindForced:
 		return e.Status
 	}

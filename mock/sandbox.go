@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/listen"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/mock/store/memstore"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
@@ -129,6 +130,7 @@ type Sandbox struct {
 	proxies      []netip.Prefix     // Options.TrustedProxies
 	failures     failures           // failed token attempts by client
 	access       access             // merchants' tokens and relays
+	listeners    listeners          // connected `bjpay-sandbox listen` clients
 	closeOnce    sync.Once
 
 	merchants merchants
@@ -216,7 +218,8 @@ func New(opts Options) (*Sandbox, error) {
 	s.SetScenarios(opts.Scenarios)
 	s.access.init(s.store)
 	s.notifier, err = delivery.New(delivery.Options{Workers: workers, Clocks: s.clocks, WallNow: s.wallNow,
-		Store: s.store, Log: s.log, SandboxHeaders: !opts.NoSandboxHeaders, Allow: opts.NotifyAllow})
+		Store: s.store, Log: s.log, SandboxHeaders: !opts.NoSandboxHeaders, Allow: opts.NotifyAllow,
+		Relay: relay{s}})
 	if err != nil {
 		return nil, fmt.Errorf("new sandbox: %w", err)
 	}
@@ -267,7 +270,8 @@ func (s *Sandbox) Start() {
 func (s *Sandbox) Close(ctx context.Context) {
 	s.closeOnce.Do(func() {
 		s.clocks.close()
-		s.notifier.Close(ctx)
+		s.notifier.Close(ctx) // relayed attempts in flight still reach their listeners
+		s.listeners.closeAll(listen.CloseGoingAway, "the sandbox is stopping")
 		if err := s.store.Close(); err != nil {
 			s.log.Error("store close failed", "error", err)
 		}

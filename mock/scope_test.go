@@ -131,7 +131,7 @@ func guardedRoutes(t *testing.T, h http.Handler) []guardedRoute {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out) < 19 {
+	if len(out) < 22 {
 		t.Fatalf("found %d guarded routes; the walk lost some", len(out))
 	}
 	return out
@@ -291,7 +291,8 @@ func TestMerchantTokens(t *testing.T) {
 }
 
 // TestTokensStoredHashed: the store keeps a token's SHA-256 digest, never
-// the token, and a durable store keeps it across a restart.
+// the token, and a durable store keeps it (and the relay) across a
+// restart.
 func TestTokensStoredHashed(t *testing.T) {
 	dir := t.TempDir()
 	st, err := boltstore.Open(dir)
@@ -299,6 +300,9 @@ func TestTokensStoredHashed(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := newTwoMerchants(t, st)
+	if code, body := asClient(m.h, loopbackClient, m.tokB, "POST", "/_sandbox/merchants/"+m.b+"/relay", `{"on":true}`); code != 200 {
+		t.Fatalf("relay on: %d %s", code, body)
+	}
 	m.sb.Close(context.Background())
 	file, err := os.ReadFile(filepath.Join(dir, boltstore.FileName))
 	if err != nil {
@@ -316,5 +320,8 @@ func TestTokensStoredHashed(t *testing.T) {
 		if code, body := asClient(again.Handler(), "192.0.2.7:5000", tt.token, "GET", "/_sandbox/whoami", ""); code != 200 || !strings.Contains(body, tt.want) {
 			t.Errorf("a token after the restart: %d %s; want %s's", code, body, tt.want)
 		}
+	}
+	if code, body := asClient(again.Handler(), loopbackClient, "", "GET", "/_sandbox/merchants/"+m.b+"/relay", ""); code != 200 || !strings.Contains(body, `"on": true`) {
+		t.Errorf("B's relay after the restart: %d %s; want on", code, body)
 	}
 }

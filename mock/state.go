@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/listen"
 	"github.com/bjpay/bjpay-sandbox/mock/notify"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 )
@@ -92,7 +93,7 @@ func (s *Sandbox) ResetMerchant(ctx context.Context, clientID string) error {
 
 // Reset forgets every transaction, delivery and pending notify, restores
 // the configured merchants (dropping those made through the control API),
-// forgets merchants' tokens and relays and puts
+// forgets merchants' tokens and relays (closing their listeners) and puts
 // the clock back on wall time. Scenarios stay as loaded. A durable store
 // is emptied too; err says when it could not be.
 func (s *Sandbox) Reset() error {
@@ -101,6 +102,7 @@ func (s *Sandbox) Reset() error {
 	err := s.store.Reset(context.Background())
 	s.merchants.reset()
 	s.access.reset()
+	s.listeners.stop("", false, listen.CloseRelayOff, "the sandbox was reset")
 	s.clocks.global.Set(s.wallNow())
 	if err != nil {
 		return s.storeFailed("reset its store", err)
