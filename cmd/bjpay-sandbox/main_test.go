@@ -278,6 +278,16 @@ func TestCommandLine(t *testing.T) {
 		{name: "health of nothing", args: []string{"health", "--addr", "127.0.0.1:1"}, code: 1, stderr: "bjpay-sandbox health: http://127.0.0.1:1/_sandbox/health: "}, // the table cancels ctx; refusal is checked in TestPackaging
 		{name: "health bad addr", args: []string{"health", "--addr", "8080"}, code: 2, stderr: `--addr "8080" is not HOST:PORT`},
 		{name: "health bad wait", args: []string{"health", "--wait", "-1s"}, code: 2, stderr: "--wait not negative; got 3s and -1s"},
+		{name: "listen --help", args: []string{"listen", "--help"}, code: 0, stdout: "[$BJPAY_SANDBOX_SANDBOX_URL]"},
+		{name: "listen without sandbox", args: []string{"listen", "--token", "t", "--forward-to", "http://localhost:3000/webhook"}, code: 2, stderr: "missing --sandbox"},
+		{name: "listen sandbox not a URL", args: []string{"listen", "--sandbox", "sandbox.example.com", "--token", "t", "--forward-to", "http://localhost:3000/webhook"}, code: 2, stderr: `--sandbox "sandbox.example.com" is not an absolute http(s) URL`},
+		{name: "listen without token or merchant", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--forward-to", "http://localhost:3000/webhook"}, code: 2, stderr: "missing --token (or $BJPAY_SANDBOX_TOKEN)"},
+		{name: "listen without forward-to", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--token", "t"}, code: 2, stderr: "missing --forward-to"},
+		{name: "listen forward-to not a URL", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--token", "t", "--forward-to", "localhost:3000"}, code: 2, stderr: `--forward-to "localhost:3000" is not an absolute http(s) URL`},
+		{name: "listen off and forward-to", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--token", "t", "--off", "--forward-to", "http://localhost:3000/webhook"}, code: 2, stderr: "--off and --forward-to do not go together"},
+		{name: "listen missing CA file", args: []string{"listen", "--sandbox", "https://127.0.0.1:1", "--token", "t", "--forward-to", "http://localhost:3000/webhook", "--ca-cert", filepath.Join(dir, "none.pem")}, code: 2, stderr: "none.pem: no such file"},
+		{name: "listen CA file without a certificate", args: []string{"listen", "--sandbox", "https://127.0.0.1:1", "--token", "t", "--forward-to", "http://localhost:3000/webhook", "--ca-cert", goodScn}, code: 2, stderr: "no PEM CERTIFICATE block"},
+		{name: "listen off on nothing", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--token", "t", "--off"}, code: 1, stderr: `Get "http://127.0.0.1:1/_sandbox/whoami"`}, // the table cancels ctx
 		{name: "test with both tokens", args: []string{"test", "--merchant", goodScn, "--admin-token", "a", "--token", "b"}, code: 2, stderr: "--admin-token and --token do not go together"},
 		{name: "version", args: []string{"version"}, code: 0, stdout: "bjpay-sandbox "},
 		{name: "--version", args: []string{"--version"}, code: 0, stdout: "bjpay-sandbox "},
