@@ -103,7 +103,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&callTimeout, "call-timeout", features.DefaultCallTimeout, "how long one call to the merchant (checkout, order status) may take; wins over the driver's merchant.timeout when given")
 	fs.DurationVar(&runTimeout, "timeout", defaultRunTimeout, "how long the whole run may take; then it stops as on Ctrl-C")
 	fs.StringVar(&adminToken, "admin-token", "", "with sandbox.url: the running sandbox's admin `TOKEN`, sent on control API calls (prefer $BJPAY_SANDBOX_ADMIN_TOKEN)")
-	fs.StringVar(&token, "token", "", "with sandbox.url, instead of --admin-token: the merchant's own control API `TOKEN`, which reaches that merchant only; the merchant must exist, and the @clock scenarios, which move the sandbox's clock, need the admin token (prefer $BJPAY_SANDBOX_TOKEN)")
+	fs.StringVar(&token, "token", "", "with sandbox.url, instead of --admin-token: the merchant's own control API `TOKEN`, which reaches that merchant only (its payments, deliveries and own clock, which the @clock scenarios move); the merchant must exist (prefer $BJPAY_SANDBOX_TOKEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
