@@ -253,6 +253,15 @@ func TestListen(t *testing.T) {
 	s.control(t, sharedAdminToken, "POST", "/merchants", `{"name":"B","notifyUrl":"`+publicURL.URL+`/b"}`, 201, &b)
 	recvA, recvB := newVerifyingReceiver(t, a.ClientID, a.ClientSecret), newVerifyingReceiver(t, b.ClientID, b.ClientSecret)
 
+	// B's token does not listen for A: the sandbox refuses, naming the
+	// scope needed, and listen stops rather than retry.
+	var refusedOut, refusedErr bytes.Buffer
+	err := run(context.Background(), []string{"listen", "--sandbox", base, "--token", b.Token, "--client-id", a.ClientID,
+		"--forward-to", recvB.URL, "--ca-cert", cert}, &refusedOut, &refusedErr)
+	if err == nil || !strings.Contains(err.Error(), "(403)") || !strings.Contains(err.Error(), "merchant:"+a.ClientID) {
+		t.Errorf("listen with B's token for A: %v; want a 403 naming scope merchant:%s", err, a.ClientID)
+	}
+
 	// A listens with its own token, B's developer with the admin token.
 	listenA := startListen(t, "--sandbox", base, "--token", a.Token, "--forward-to", recvA.URL+"/webhook", "--ca-cert", cert)
 	startListen(t, "--sandbox", base, "--token", sharedAdminToken, "--client-id", b.ClientID, "--forward-to", recvB.URL+"/webhook", "--ca-cert", cert)
@@ -290,7 +299,7 @@ func TestListen(t *testing.T) {
 	reconnectStart := time.Now()
 	listenA = startListen(t, "--sandbox", base, "--token", a.Token, "--forward-to", recvA.URL+"/webhook", "--ca-cert", cert)
 	reconnected := time.Now()
-	s.control(t, sharedAdminToken, "POST", "/clock/advance", `{"by":"1m"}`, 200, nil)
+	s.control(t, a.Token, "POST", "/merchants/"+a.ClientID+"/clock/advance", `{"by":"1m"}`, 200, nil) // A's own clock
 	waitUntil(t, "the retry is delivered", func() bool { return len(s.attempts(t, a, "LISTEN-A2")) == 2 }, listenA.stderr)
 	delivered := time.Now()
 	if j := s.attempts(t, a, "LISTEN-A2")[1]; j.Outcome != "delivered" || j.Attempt != 2 || j.ResponseStatus != 200 {
