@@ -37,14 +37,18 @@ func (s *Sandbox) ctlCreateMerchant(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	out := map[string]string{"name": m.Name, "clientId": m.ClientID, "clientSecret": m.ClientSecret, "notifyUrl": m.NotifyURL}
 	token, err := s.access.newToken(r.Context(), m.ClientID)
 	if err != nil {
-		// The merchant is there; its token can be had by rotating it.
-		return s.storeFailed("save the token of merchant "+m.ClientID+" (the merchant was created: POST "+ControlPrefix+"/merchants/"+m.ClientID+"/token makes one)", err)
+		// The merchant is stored, so the answer says it was created (an
+		// error would deny a change that was made), without a token:
+		// rotating makes one once the store takes changes again.
+		s.log.Warn("merchant created without a token", "clientId", m.ClientID, "error", err)
+		out["tokenError"] = "the token could not be saved (" + err.Error() + "); POST " + ControlPrefix + "/merchants/" + m.ClientID + "/token makes one"
+	} else {
+		out["token"] = token
 	}
-	return writeControl(w, http.StatusCreated, map[string]string{
-		"name": m.Name, "clientId": m.ClientID, "clientSecret": m.ClientSecret, "notifyUrl": m.NotifyURL, "token": token,
-	})
+	return writeControl(w, http.StatusCreated, out)
 }
 
 // ctlRotateToken makes a merchant's token anew, configured merchants'
