@@ -3,23 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -75,26 +67,6 @@ func (r *verifyingReceiver) received() (got, bad []string) {
 	return append([]string(nil), r.got...), append([]string(nil), r.bad...)
 }
 
-// ipCert writes a self-signed certificate for 127.0.0.1 and its key.
-func ipCert(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "shared sandbox"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, "sandbox.crt"), filepath.Join(dir, "sandbox.key")
-	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
-	return certFile, keyFile
-}
-
 // sharedSandbox is a running `serve` with an admin token, over TLS, and
 // a client that trusts it.
 type sharedSandbox struct {
@@ -142,8 +114,8 @@ func (s *sharedSandbox) pay(t *testing.T, m sharedMerchant, ref string) {
 	s.control(t, m.Token, "POST", "/transactions/"+ref+"/pay", "", 200, nil)
 }
 
-// attempts reads m's journal for ref.
-func (s *sharedSandbox) attempts(t *testing.T, m sharedMerchant, ref string) []struct {
+// journalEntry is what the tests read of an attempt in the journal.
+type journalEntry struct {
 	Attempt        int
 	Outcome        string
 	URL            string
@@ -153,19 +125,12 @@ func (s *sharedSandbox) attempts(t *testing.T, m sharedMerchant, ref string) []s
 	LatencyMs      float64
 	Error          string
 	NextAttemptAt  *time.Time
-} {
+}
+
+// attempts reads m's journal for ref.
+func (s *sharedSandbox) attempts(t *testing.T, m sharedMerchant, ref string) []journalEntry {
 	t.Helper()
-	var as []struct {
-		Attempt        int
-		Outcome        string
-		URL            string
-		Relayed        bool
-		ResponseStatus int
-		ResponseBody   string
-		LatencyMs      float64
-		Error          string
-		NextAttemptAt  *time.Time
-	}
+	var as []journalEntry
 	s.control(t, m.Token, "GET", "/deliveries?referenceNumber="+ref, "", 200, &as)
 	return as
 }
@@ -235,7 +200,7 @@ func waitUntil(t *testing.T, what string, cond func() bool, show fmt.Stringer) {
 // to their URL. Timings are logged, not asserted.
 func TestListen(t *testing.T) {
 	dir := t.TempDir()
-	cert, key := ipCert(t, dir)
+	cert, key := selfSigned(t, dir, "sandbox")
 	base, _, serverLog := startServer(t, serveOptions{adminToken: sharedAdminToken, tlsCert: cert, tlsKey: key,
 		clockMode: "virtual", speed: 1, workers: 16, maxPending: 1000})
 	roots := x509.NewCertPool()
@@ -352,12 +317,7 @@ func TestListen(t *testing.T) {
 // TestListenSignals: the real binary, listening, stops cleanly (exit 0)
 // on SIGINT and on SIGTERM, saying that relay stays on.
 func TestListenSignals(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "bjpay-sandbox")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	build.Env = append(build.Environ(), "CGO_ENABLED=0") // as TestTestInterrupted builds it: the cache serves both
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCLI(t)
 	base, _, _ := startServer(t, serveOptions{})
 	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer recv.Close()
@@ -365,14 +325,7 @@ func TestListenSignals(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			// Loopback, no admin token: the admin, who names the merchant.
 			cmd := exec.Command(bin, "listen", "--sandbox", base, "--client-id", "2f9d6a0e-4c1b-4e8a-9b7d-5a3c1e0f8b21", "--forward-to", recv.URL)
-			stdout, stderr := &syncBuffer{}, &syncBuffer{}
-			cmd.Stdout, cmd.Stderr = stdout, stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			_, stderr, exited := startCLI(t, cmd)
 			waitUntil(t, "listen is ready", func() bool { return strings.Contains(stderr.String(), "> Ready!") }, stderr)
 			sent := time.Now()
 			if err := cmd.Process.Signal(sig); err != nil {
