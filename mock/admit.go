@@ -13,54 +13,84 @@ import (
 	"time"
 )
 
-// Who may use the control API and the dashboard: loopback clients, and
-// others with the admin token (or everyone, with Options.ExposeControl and
-// no token).
+// Who may use the control API and the dashboard, and for whom they act
+// (a principal): loopback clients, as the admin, while the sandbox has no
+// admin token; clients presenting the admin token, as the admin; clients
+// presenting a merchant's token, as that merchant (scope.go says what each
+// route lets a merchant do); everyone, as the admin, with
+// Options.ExposeControl and no admin token. Once the sandbox has an admin
+// token, loopback clients need a token too: a shared sandbox behind a
+// reverse proxy on its host sees every client as loopback.
 
-// adminCookie carries the admin token for a browser.
-const adminCookie = "bjpay_sandbox_admin"
+// tokenCookie carries a token (the admin's or a merchant's) for a browser.
+const tokenCookie = "bjpay_sandbox_token"
 
 // errRedirected: admit answered already (a redirect that sets the cookie).
 var errRedirected = errors.New("redirected")
 
-// admit decides whether r may use the control API and the dashboard.
-// Tokens are compared as SHA-256 digests in constant time, and never
-// appear in an answer or a log.
-func (s *Sandbox) admit(w http.ResponseWriter, r *http.Request) error {
-	if remoteAddr(r).Unmap().IsLoopback() {
-		return nil
+// principal is whom a control request acts for: the admin (every
+// merchant) or one merchant.
+type principal struct {
+	clientID string // "" for the admin
+}
+
+var admin = principal{}
+
+func (p principal) isAdmin() bool { return p.clientID == "" }
+
+// scope names what p may reach, as refusals say it.
+func (p principal) scope() string {
+	if p.isAdmin() {
+		return "admin"
 	}
-	if s.adminHash == nil {
-		if s.exposeCtl {
-			return nil
-		}
-		return errorf(KindForbidden, "the control API answers loopback clients only, and this request came from %s; start the sandbox with --admin-token (BJPAY_SANDBOX_ADMIN_TOKEN) to reach it from other hosts with that token", r.RemoteAddr)
-	}
+	return "merchant:" + p.clientID
+}
+
+// admit decides whether r may use the control API and the dashboard, and
+// for whom. Tokens are compared as SHA-256 digests in constant time, and
+// never appear in an answer or a log.
+func (s *Sandbox) admit(w http.ResponseWriter, r *http.Request) (principal, error) {
+	loopback := remoteAddr(r).Unmap().IsLoopback()
+	open := s.adminHash == nil && (loopback || s.exposeCtl) // the admin without a token
 	// A browser opening a page with ?token= once gets the cookie, and the
 	// token leaves the address bar (and the history) at once.
 	if q := r.URL.Query(); r.Method == http.MethodGet && q.Has("token") {
-		if err := s.checkToken(r, q.Get("token")); err != nil {
-			return err
+		p, err := s.checkToken(r, q.Get("token"))
+		if err != nil {
+			return p, err
 		}
-		http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: q.Get("token"), Path: ControlPrefix + "/",
+		http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: q.Get("token"), Path: ControlPrefix + "/",
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 		q.Del("token")
 		u := *r.URL
 		u.RawQuery = q.Encode()
 		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
-		return errRedirected
+		return p, errRedirected
 	}
-	token, ok := bearer(r.Header.Get("Authorization"))
-	if !ok {
-		if c, err := r.Cookie(adminCookie); err == nil {
-			token = c.Value
+	if token, ok := bearer(r.Header.Get("Authorization")); ok && token != "" {
+		return s.checkToken(r, token)
+	}
+	if c, err := r.Cookie(tokenCookie); err == nil && c.Value != "" {
+		if id, ok := s.access.merchantOf(c.Value); ok && open {
+			return principal{id}, nil // the browser asked for this merchant's view
 		}
+		if !open {
+			return s.checkToken(r, c.Value)
+		}
+		// A cookie left by an earlier run where the client needs none.
 	}
-	if token == "" {
+	switch {
+	case open:
+		return admin, nil
+	case s.adminHash != nil:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="bjpay-sandbox control API"`)
-		return errorf(KindUnauthorized, "the control API needs the admin token from clients other than loopback ones (this one is %s); send \"Authorization: Bearer <token>\", or open a dashboard page with ?token=<token> once", r.RemoteAddr)
+		who := "clients other than loopback ones (this one is " + r.RemoteAddr + ")"
+		if loopback {
+			who = "every client, loopback ones included, since the sandbox has an admin token"
+		}
+		return admin, errorf(KindUnauthorized, "the control API needs a token from %s: the admin token, or a merchant's token (POST /_sandbox/merchants answers one); send \"Authorization: Bearer <token>\", or open a dashboard page with ?token=<token> once", who)
 	}
-	return s.checkToken(r, token)
+	return admin, errorf(KindForbidden, "the control API answers loopback clients only, and this request came from %s; present a merchant's token (Authorization: Bearer <token>), or start the sandbox with --admin-token (BJPAY_SANDBOX_ADMIN_TOKEN) to reach it from other hosts with that token", r.RemoteAddr)
 }
 
 // bearer reads the token of an Authorization header. The scheme is matched
@@ -73,22 +103,28 @@ func bearer(h string) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-// checkToken compares token with the admin token, after refusing a client
-// that failed too often lately: guessing is limited to failLimit tries a
-// minute from each client.
-func (s *Sandbox) checkToken(r *http.Request, token string) error {
+// checkToken finds whose token this is, the admin's or a merchant's, after
+// refusing a client that failed too often lately: guessing is limited to
+// failLimit tries a minute from each client, whichever token it guesses.
+func (s *Sandbox) checkToken(r *http.Request, token string) (principal, error) {
 	client := s.clientAddr(r)
 	if s.failures.blocked(client, s.wallNow()) {
-		return errorf(KindTooMany, "too many wrong tokens from %s in the last minute; wait a minute and retry", client)
+		return admin, errorf(KindTooMany, "too many wrong tokens from %s in the last minute; wait a minute and retry", client)
 	}
-	if !s.isAdminToken(token) {
-		s.failures.add(client, s.wallNow())
-		return errorf(KindForbidden, "the admin token sent is not the sandbox's")
+	if s.isAdminToken(token) {
+		return admin, nil
 	}
-	return nil
+	if id, ok := s.access.merchantOf(token); ok {
+		return principal{id}, nil
+	}
+	s.failures.add(client, s.wallNow())
+	return admin, errorf(KindForbidden, "the token sent is neither the sandbox's admin token nor a merchant's (a merchant's token stops working when it is rotated, or at a reset)")
 }
 
 func (s *Sandbox) isAdminToken(token string) bool {
+	if s.adminHash == nil {
+		return false
+	}
 	got := sha256.Sum256([]byte(token))
 	return subtle.ConstantTimeCompare(got[:], s.adminHash[:]) == 1
 }

@@ -338,9 +338,9 @@ func TestStats(t *testing.T) {
 	}
 }
 
-// TestAdminToken: with a token, clients other than loopback ones use the
-// control API and the dashboard by presenting it (header, or the cookie a
-// dashboard link with ?token= sets), and nothing answers the token back.
+// TestAdminToken: with a token, clients use the control API and the
+// dashboard by presenting it (header, or the cookie a dashboard link with
+// ?token= sets), loopback ones too, and nothing answers the token back.
 func TestAdminToken(t *testing.T) {
 	const token = "s3cret-admin-token"
 	sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Seed: 1, AdminToken: token, ExposeControl: true})
@@ -358,14 +358,16 @@ func TestAdminToken(t *testing.T) {
 		status         int
 		location       string // for 303
 	}{
-		{"loopback needs no token", "127.0.0.1:5000", "GET", "/_sandbox/clock", nil, 200, ""},
+		{"loopback needs a token too", "127.0.0.1:5000", "GET", "/_sandbox/clock", nil, 401, ""},
+		{"loopback with the token", "127.0.0.1:5000", "GET", "/_sandbox/clock", map[string]string{"Authorization": "Bearer " + token}, 200, ""},
+		{"loopback dashboard", "[::1]:5000", "GET", "/_sandbox/", nil, 401, ""},
 		{"no token", remote, "GET", "/_sandbox/clock", nil, 401, ""},
 		{"no token, dashboard", remote, "GET", "/_sandbox/", nil, 401, ""},
 		{"wrong bearer", remote, "GET", "/_sandbox/clock", map[string]string{"Authorization": "Bearer nope"}, 403, ""},
 		{"not a bearer", remote, "GET", "/_sandbox/clock", map[string]string{"Authorization": "Basic " + token}, 401, ""},
 		{"bearer", remote, "POST", "/_sandbox/clock/advance", map[string]string{"Authorization": "Bearer " + token}, 200, ""},
-		{"cookie", remote, "GET", "/_sandbox/", map[string]string{"Cookie": "bjpay_sandbox_admin=" + token}, 200, ""},
-		{"wrong cookie", remote, "GET", "/_sandbox/", map[string]string{"Cookie": "bjpay_sandbox_admin=nope"}, 403, ""},
+		{"cookie", remote, "GET", "/_sandbox/", map[string]string{"Cookie": "bjpay_sandbox_token=" + token}, 200, ""},
+		{"wrong cookie", remote, "GET", "/_sandbox/", map[string]string{"Cookie": "bjpay_sandbox_token=nope"}, 403, ""},
 		{"link with the token", remote, "GET", "/_sandbox/?status=PAID&token=" + token, nil, 303, "/_sandbox/?status=PAID"},
 		{"link with a wrong token", remote, "GET", "/_sandbox/?token=nope", nil, 403, ""},
 		{"query token on a POST", remote, "POST", "/_sandbox/reset?token=" + token, nil, 401, ""},

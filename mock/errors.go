@@ -37,6 +37,7 @@ const (
 	KindUnavailable                  // the sandbox cannot now: a full backlog, a failed write; retry later
 	KindForced                       // a scenario makes the gateway fail with a status of its choice
 	KindTooMany                      // too many failed attempts: wait and retry
+	KindUpgrade                      // the route speaks another protocol (a WebSocket)
 )
 
 // codes maps each documented code to its documented message and the kind

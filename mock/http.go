@@ -54,6 +54,8 @@ func statusOf(e *Error) int {
 		return http.StatusServiceUnavailable
 	case KindTooMany:
 		return http.StatusTooManyRequests
+	case KindUpgrade:
+		return http.StatusUpgradeRequired
 	case KindForced:
 		return e.Status
 	}
@@ -78,6 +80,7 @@ type envelope struct {
 type handler struct {
 	*mux.Router // Walk is promoted, for the OpenAPI test
 	create      http.Handler
+	scopes      map[*mux.Route]scope
 }
 
 const createPath = "/api/merchant/transaction/create"
@@ -102,7 +105,7 @@ func (s *Sandbox) routes() handler {
 	// (//x, /a/../b) with a bare 301 instead of the envelope.
 	r.SkipClean(true)
 	create := s.apiRoutes(r)
-	c := controlRouter{s, r}
+	c := controlRouter{s, r, map[*mux.Route]scope{}}
 	s.controlRoutes(c)
 	s.uiRoutes(c)
 
@@ -124,7 +127,7 @@ func (s *Sandbox) routes() handler {
 		w.Header().Set("Allow", http.MethodPost)
 		s.writeError(w, req, errorf(KindMethod, "method %s is not allowed on %s; every BJPAY API call is POST", req.Method, req.URL.Path))
 	})
-	return handler{r, create}
+	return handler{r, create, c.scopes}
 }
 
 // allowedMethods lists the methods the router serves at req's path, for

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/listen"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/mock/store/memstore"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
@@ -134,6 +135,8 @@ type Sandbox struct {
 	proxies      []netip.Prefix     // Options.TrustedProxies
 	failures     failures           // failed token attempts by client
 	sweeper      *sweeper           // evicts what Options.Retention keeps no more
+	access       access             // merchants' tokens and relays
+	listeners    listeners          // connected `bjpay-sandbox listen` clients
 	closeOnce    sync.Once
 
 	merchants merchants
@@ -223,8 +226,10 @@ func New(opts Options) (*Sandbox, error) {
 	s.channelsData = data
 	s.SetScenarios(opts.Scenarios)
 	s.sweeper = newSweeper(s.store, opts.Retention, s.log)
+	s.access.init(s.store)
 	s.notifier, err = delivery.New(delivery.Options{Workers: workers, Clocks: s.clocks, WallNow: s.wallNow,
-		Store: s.store, Log: s.log, SandboxHeaders: !opts.NoSandboxHeaders, Allow: opts.NotifyAllow})
+		Store: s.store, Log: s.log, SandboxHeaders: !opts.NoSandboxHeaders, Allow: opts.NotifyAllow,
+		Relay: relay{s}})
 	if err != nil {
 		return nil, fmt.Errorf("new sandbox: %w", err)
 	}
@@ -241,6 +246,9 @@ func New(opts Options) (*Sandbox, error) {
 func (s *Sandbox) takeUp(ctx context.Context) error {
 	if err := s.merchants.load(ctx); err != nil {
 		return fmt.Errorf("stored merchants: %w", err)
+	}
+	if err := s.access.load(ctx); err != nil {
+		return fmt.Errorf("stored tokens and relays: %w", err)
 	}
 	txs, _, err := s.store.List(ctx, store.Filter{})
 	if err != nil {
@@ -275,7 +283,8 @@ func (s *Sandbox) Close(ctx context.Context) {
 	s.closeOnce.Do(func() {
 		s.sweeper.close()
 		s.clocks.close()
-		s.notifier.Close(ctx)
+		s.notifier.Close(ctx) // relayed attempts in flight still reach their listeners
+		s.listeners.closeAll(listen.CloseGoingAway, "the sandbox is stopping")
 		if err := s.store.Close(); err != nil {
 			s.log.Error("store close failed", "error", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock/delivery"
+	"github.com/bjpay/bjpay-sandbox/mock/listen"
 	"github.com/bjpay/bjpay-sandbox/mock/notify"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 )
@@ -96,14 +97,17 @@ func (s *Sandbox) ResetMerchant(ctx context.Context, clientID string) error {
 }
 
 // Reset forgets every transaction, delivery and pending notify, restores
-// the configured merchants (dropping those made through the control API)
-// and puts the clock back on wall time. Scenarios stay as loaded. A
-// durable store is emptied too; err says when it could not be.
+// the configured merchants (dropping those made through the control API),
+// forgets merchants' tokens and relays (closing their listeners) and puts
+// the clock back on wall time. Scenarios stay as loaded. A durable store
+// is emptied too; err says when it could not be.
 func (s *Sandbox) Reset() error {
 	s.notifier.Discard()
 	s.clocks.reset()
 	err := s.store.Reset(context.Background())
 	s.merchants.reset()
+	s.access.reset()
+	s.listeners.stop("", false, listen.CloseRelayOff, "the sandbox was reset")
 	s.clocks.global.Set(s.wallNow())
 	if err != nil {
 		return s.storeFailed("reset its store", err)

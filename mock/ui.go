@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,11 +85,12 @@ func prettyJSON(s string) string {
 // are public, since customers' phones open them.
 func (s *Sandbox) uiRoutes(c controlRouter) {
 	// The dashboard: transactions, clock, scenarios.
-	c.guarded("/", http.HandlerFunc(s.uiDashboard)).Methods(http.MethodGet)
+	// With a merchant's token: that merchant's only.
+	c.guarded("/", queryClient, http.HandlerFunc(s.uiDashboard)).Methods(http.MethodGet)
 	// A transaction with its delivery history.
-	c.guarded("/ui/transactions/{transactionNumber}", http.HandlerFunc(s.uiTransaction)).Methods(http.MethodGet)
+	c.guarded("/ui/transactions/{transactionNumber}", numberOwner, http.HandlerFunc(s.uiTransaction)).Methods(http.MethodGet)
 	// What changed since: the dashboard polls it for live updates.
-	c.guarded("/ui/version", http.HandlerFunc(s.uiVersion)).Methods(http.MethodGet)
+	c.guarded("/ui/version", anyScope, http.HandlerFunc(s.uiVersion)).Methods(http.MethodGet)
 
 	// The hosted payment page, and its Pay / Cancel form.
 	c.public("/pay/{transactionNumber}", http.HandlerFunc(s.payPage)).Methods(http.MethodGet)
@@ -156,6 +158,13 @@ func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 	filter := struct{ ClientID, Status, Reference string }{q.Get("clientId"), strings.ToUpper(q.Get("status")), strings.TrimSpace(q.Get("reference"))}
 	ctx := r.Context()
 	version := s.store.Version() // before reading, so a change during it shows next time
+	// A merchant's token sees its own merchant only (the guard pinned
+	// ?clientId= to it); the admin sees every one, and the counts of all.
+	p := principalOf(r)
+	merchants := s.merchants.views()
+	if !p.isAdmin() {
+		merchants = slices.DeleteFunc(merchants, func(m merchantView) bool { return m.ClientID != p.clientID })
+	}
 	txs, next, err := s.store.List(ctx, store.Filter{ClientID: filter.ClientID, Status: filter.Status, Reference: filter.Reference, Page: page})
 	if err != nil {
 		s.writeError(w, r, s.listFailed("transactions", page, err))
@@ -204,7 +213,7 @@ func (s *Sandbox) uiDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, http.StatusOK, "dashboard", map[string]any{
 		"Title": "Dashboard", "Clock": s.dashboardClock(filter.ClientID), "Filter": filter, "Filtered": filter != struct{ ClientID, Status, Reference string }{},
-		"Merchants": s.merchants.views(), "Statuses": store.Statuses, "Counts": counts, "Retention": retention,
+		"Merchants": merchants, "Admin": p.isAdmin(), "Statuses": store.Statuses, "Counts": counts, "Retention": retention,
 		"Rows": rows, "Paged": page.Cursor != "", "First": first, "Older": older,
 		"Scenarios": s.scenarioViews(), "Version": version,
 	})

@@ -27,6 +27,7 @@ func commands() []command {
 		{"test", "run the merchant conformance suite against a merchant", runTest},
 		{"fixture", "write signed notify callbacks (valid and broken) for unit tests", runFixture},
 		{"notify", "send one signed notify to a webhook now", runNotify},
+		{"listen", "relay a (shared) sandbox's notifies of your merchant to a local URL, no tunnel needed", runListen},
 		{"scenarios", "lint or list scenario files", runScenarios},
 		{"health", "check that a sandbox answers (exit 1 when not): for HEALTHCHECK and scripts", runHealth},
 		{"version", "print the version", runVersion},
@@ -133,7 +134,8 @@ func envName(subcommand, flagName string) string {
 // other subcommands: test's --timeout bounds a whole run, while
 // BJPAY_SANDBOX_TIMEOUT, set for notify or health, bounds one call.
 var envNames = map[string]string{
-	"test --timeout": "BJPAY_SANDBOX_TEST_TIMEOUT",
+	"test --timeout":   "BJPAY_SANDBOX_TEST_TIMEOUT",
+	"listen --sandbox": "BJPAY_SANDBOX_SANDBOX_URL",
 }
 
 // parseFlags applies BJPAY_SANDBOX_* variables first, then the command

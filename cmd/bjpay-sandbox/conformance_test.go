@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"net"
 	"net/http"
@@ -160,13 +161,16 @@ func TestTestCommandUnreachableMerchant(t *testing.T) {
 
 // TestTestCommandRunningSandbox: with sandbox.url the suite runs against a
 // sandbox already running, as in docker-compose, registering the merchant
-// under test when the sandbox does not know it.
+// under test when the sandbox does not know it; on a shared sandbox with
+// an admin token, with the merchant's own token (--token) instead.
 func TestTestCommandRunningSandbox(t *testing.T) {
+	const adminToken = "running-sandbox-admin-token"
 	tests := []struct {
 		name     string
 		merchant *mock.Merchant // configured in the running sandbox besides the demo one
 		down     bool
 		extra    string // more driver lines under sandbox:
+		tokenOf  string // run with --token, the token of this merchant, on a sandbox with an admin token
 		code     int
 		out      string
 	}{
@@ -175,6 +179,10 @@ func TestTestCommandRunningSandbox(t *testing.T) {
 		{name: "another secret", merchant: &mock.Merchant{Name: "shop", ClientID: "m-1", ClientSecret: "other"}, code: 1, out: "it knows client id m-1 with another secret"},
 		{name: "sandbox down", down: true, code: 1, out: "not healthy after 300ms"},
 		{name: "listen and url", extra: "\n  listen: 127.0.0.1:18080", code: 2, out: "sandbox has both listen and url"},
+		{name: "the merchant's token", merchant: &mock.Merchant{Name: "shop", ClientID: "m-1", ClientSecret: "s-1"}, tokenOf: "m-1",
+			code: 0, out: "Result: PASS\n"}, // @clock scenarios included: they move the merchant's own clock
+		{name: "another merchant's token", merchant: &mock.Merchant{Name: "shop", ClientID: "m-1", ClientSecret: "s-1"}, tokenOf: demoClientID,
+			code: 1, out: "--token is the token of " + demoClientID + ", not of the merchant under test (m-1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,7 +190,11 @@ func TestTestCommandRunningSandbox(t *testing.T) {
 			if tt.merchant != nil {
 				cfg.Merchants = append(cfg.Merchants, *tt.merchant)
 			}
-			sb, err := mock.New(mock.Options{Config: cfg, Seed: 1})
+			opts := mock.Options{Config: cfg, Seed: 1}
+			if tt.tokenOf != "" {
+				opts.AdminToken = adminToken
+			}
+			sb, err := mock.New(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -193,11 +205,30 @@ func TestTestCommandRunningSandbox(t *testing.T) {
 			if tt.down {
 				srv.Close()
 			}
+			args := []string{"test", "--format", "progress", "--wait", "300ms", "--concurrency", "4"}
+			if tt.tokenOf != "" {
+				args = append(args, "--token", rotateToken(t, srv.URL, adminToken, tt.tokenOf))
+			}
 			driver := writeDemoDriver(t, "", true, srv.URL, "url: "+srv.URL+tt.extra)
-			code, stdout, stderr := runCLI(t, "test", "--merchant", driver, "--format", "progress", "--wait", "300ms", "--concurrency", "4")
+			code, stdout, stderr := runCLI(t, append(args, "--merchant", driver)...)
 			if code != tt.code || !strings.Contains(stdout+stderr, tt.out) {
 				t.Errorf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", code, tt.code, tt.out, stdout, stderr)
 			}
 		})
 	}
+}
+
+const demoClientID = "2f9d6a0e-4c1b-4e8a-9b7d-5a3c1e0f8b21"
+
+// rotateToken makes a new token for the merchant clientID, as the admin.
+func rotateToken(t *testing.T, base, adminToken, clientID string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/_sandbox/merchants/"+clientID+"/token", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	status, body, err := do(http.DefaultClient, req)
+	var out struct{ Token string }
+	if err != nil || status != 200 || json.Unmarshal([]byte(body), &out) != nil {
+		t.Fatalf("rotate the token of %s: %d %s %v", clientID, status, body, err)
+	}
+	return out.Token
 }

@@ -25,12 +25,7 @@ import (
 // same dir with the receiver healthy. Every create answered 200 before the
 // stop is there after it, and every one of them gets a delivered notify.
 func TestDurableRestart(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "bjpay-sandbox")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	build.Env = append(build.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCLI(t)
 	tests := []struct {
 		name   string
 		signal syscall.Signal
@@ -324,12 +319,7 @@ func durableRestart(t *testing.T, bin string, sig syscall.Signal) {
 // answered 2xx is there and nothing answered 503 is: no payment, no status
 // change, no notify, no merchant.
 func TestDurableDiskFull(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "bjpay-sandbox")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	build.Env = append(build.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCLI(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	scenarioFile := filepath.Join(t.TempDir(), "unused.yaml")
 	if err := os.WriteFile(scenarioFile, []byte("scenarios:\n  - {name: unused, match: {reference: \"^NEVER-\"}, delivery: {retries: []}}\n"), 0o600); err != nil {

@@ -15,18 +15,41 @@ import (
 	"github.com/bjpay/bjpay-sandbox/cmd/demo-merchant/shop"
 )
 
+// buildCLI builds the real binary, as the tests that signal or restart it
+// need; CGO_ENABLED=0 in every one of them, so the build cache serves all.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "bjpay-sandbox")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	build.Env = append(build.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startCLI starts cmd, capturing its output; exited reports its end, and
+// the test's cleanup kills it if it is still running.
+func startCLI(t *testing.T, cmd *exec.Cmd) (stdout, stderr *syncBuffer, exited <-chan error) {
+	t.Helper()
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return stdout, stderr, done
+}
+
 // TestTestInterrupted: the real binary, sent SIGINT (Ctrl-C) or SIGTERM
 // (a CI job cancelled) in the middle of a run, stops the scenario under
 // way, writes the reports gathered so far and exits 1 with a line saying
 // it was interrupted. The bound asserted is generous; the figure is
 // logged.
 func TestTestInterrupted(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "bjpay-sandbox")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	build.Env = append(build.Environ(), "CGO_ENABLED=0") // as TestDurableRestart builds it: the cache serves both
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCLI(t)
 	for _, tt := range []struct {
 		signal syscall.Signal
 		line   string
@@ -48,14 +71,7 @@ func TestTestInterrupted(t *testing.T) {
 			junit, cucumber, html := filepath.Join(dir, "report.xml"), filepath.Join(dir, "cucumber.json"), filepath.Join(dir, "report.html")
 			cmd := exec.Command(bin, "test", "--merchant", driver, "--format", "progress",
 				"--format", "junit:"+junit, "--format", "cucumber:"+cucumber, "--format", "html:"+html)
-			stdout, stderr := &syncBuffer{}, &syncBuffer{}
-			cmd.Stdout, cmd.Stderr = stdout, stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			stdout, stderr, exited := startCLI(t, cmd)
 
 			// In the middle: some scenarios have run, most have not.
 			for deadline := time.Now().Add(90 * time.Second); strings.Count(stdout.String(), ".") < 25; {

@@ -278,6 +278,17 @@ func TestCommandLine(t *testing.T) {
 		{name: "health of nothing", args: []string{"health", "--addr", "127.0.0.1:1"}, code: 1, stderr: "bjpay-sandbox health: http://127.0.0.1:1/_sandbox/health: "}, // the table cancels ctx; refusal is checked in TestPackaging
 		{name: "health bad addr", args: []string{"health", "--addr", "8080"}, code: 2, stderr: `--addr "8080" is not HOST:PORT`},
 		{name: "health bad wait", args: []string{"health", "--wait", "-1s"}, code: 2, stderr: "--wait not negative; got 3s and -1s"},
+		{name: "listen --help", args: []string{"listen", "--help"}, code: 0, stdout: "[$BJPAY_SANDBOX_SANDBOX_URL]"},
+		{name: "listen without sandbox", args: []string{"listen", "--token", "t", "--forward-to", "http://localhost:3000/webhook"}, code: 2, stderr: "missing --sandbox"},
+		{name: "listen sandbox not a URL", args: []string{"listen", "--sandbox", "sandbox.example.com", "--token", "t", "--forward-to", "http://localhost:3000/webhook"}, code: 2, stderr: `--sandbox "sandbox.example.com" is not an absolute http(s) URL`},
+		{name: "listen without token or merchant", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--forward-to", "http://localhost:3000/webhook"}, code: 2, stderr: "missing --token (or $BJPAY_SANDBOX_TOKEN)"},
+		{name: "listen without forward-to", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--token", "t"}, code: 2, stderr: "missing --forward-to"},
+		{name: "listen forward-to not a URL", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--token", "t", "--forward-to", "localhost:3000"}, code: 2, stderr: `--forward-to "localhost:3000" is not an absolute http(s) URL`},
+		{name: "listen off and forward-to", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--token", "t", "--off", "--forward-to", "http://localhost:3000/webhook"}, code: 2, stderr: "--off and --forward-to do not go together"},
+		{name: "listen missing CA file", args: []string{"listen", "--sandbox", "https://127.0.0.1:1", "--token", "t", "--forward-to", "http://localhost:3000/webhook", "--ca-cert", filepath.Join(dir, "none.pem")}, code: 2, stderr: "none.pem: no such file"},
+		{name: "listen CA file without a certificate", args: []string{"listen", "--sandbox", "https://127.0.0.1:1", "--token", "t", "--forward-to", "http://localhost:3000/webhook", "--ca-cert", goodScn}, code: 2, stderr: "no PEM CERTIFICATE block"},
+		{name: "listen off on nothing", args: []string{"listen", "--sandbox", "http://127.0.0.1:1", "--token", "t", "--off"}, code: 1, stderr: `Get "http://127.0.0.1:1/_sandbox/whoami"`}, // the table cancels ctx
+		{name: "test with both tokens", args: []string{"test", "--merchant", goodScn, "--admin-token", "a", "--token", "b"}, code: 2, stderr: "--admin-token and --token do not go together"},
 		{name: "version", args: []string{"version"}, code: 0, stdout: "bjpay-sandbox "},
 		{name: "--version", args: []string{"--version"}, code: 0, stdout: "bjpay-sandbox "},
 	}
@@ -308,29 +319,35 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
-// TestAdminTransport: the test command's client sends the admin token on
-// control API calls only, never to BJPAY's surface or the merchant.
-func TestAdminTransport(t *testing.T) {
+// TestTokenTransport: the test command's client sends the token on the
+// sandbox's control API calls only, never to BJPAY's surface, another
+// host or the merchant.
+func TestTokenTransport(t *testing.T) {
 	got := map[string]string{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got[r.URL.Path] = r.Header.Get("Authorization")
-	}))
-	defer srv.Close()
-	client := &http.Client{Transport: adminTransport{token: "tok", next: http.DefaultTransport}}
-	for _, tt := range []struct{ path, want string }{
-		{"/_sandbox/merchants", "Bearer tok"},
-		{"/_sandbox/transactions/X/pay", "Bearer tok"},
-		{"/api/merchant/payment-channel", ""},
-		{"/_sandboxes", ""},
-		{"/webhook/bjpay", ""},
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got[r.Host+r.URL.Path] = r.Header.Get("Authorization")
+	})
+	sandbox, merchant := httptest.NewServer(handler), httptest.NewServer(handler)
+	defer sandbox.Close()
+	defer merchant.Close()
+	host := strings.TrimPrefix(sandbox.URL, "http://")
+	client := &http.Client{Transport: tokenTransport{token: "tok", host: host, next: http.DefaultTransport}}
+	for _, tt := range []struct{ url, want string }{
+		{sandbox.URL + "/_sandbox/merchants", "Bearer tok"},
+		{sandbox.URL + "/_sandbox/transactions/X/pay", "Bearer tok"},
+		{sandbox.URL + "/api/merchant/payment-channel", ""},
+		{sandbox.URL + "/_sandboxes", ""},
+		{merchant.URL + "/webhook/bjpay", ""},
+		{merchant.URL + "/_sandbox/merchants", ""},
 	} {
-		resp, err := client.Get(srv.URL + tt.path)
+		resp, err := client.Get(tt.url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if got[tt.path] != tt.want {
-			t.Errorf("%s: Authorization %q, want %q", tt.path, got[tt.path], tt.want)
+		key := strings.TrimPrefix(tt.url, "http://")
+		if got[key] != tt.want {
+			t.Errorf("%s: Authorization %q, want %q", tt.url, got[key], tt.want)
 		}
 	}
 }

@@ -88,8 +88,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.retention.MaxTransactions, "max-transactions", mock.DefaultMaxTransactions, "hold `N` payments at most: beyond, finished ones are evicted, those that finished first first (PENDING ones and those with a notify still to deliver never are); 0: no bound")
 	fs.IntVar(&o.retention.MaxJournal, "max-journal", mock.DefaultMaxJournal, "hold `N` delivery journal attempts at most, evicting the oldest; 0: no bound")
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
-	fs.BoolVar(&o.exposeCtl, "expose-control", false, "let clients other than loopback ones use the control API and dashboard (/_sandbox/...), with the --admin-token; needed in a container whose control API is called from outside it")
-	fs.StringVar(&o.adminToken, "admin-token", "", "`TOKEN` clients other than loopback ones present to use the control API and dashboard (Authorization: Bearer TOKEN); prefer $BJPAY_SANDBOX_ADMIN_TOKEN, which ps does not show")
+	fs.BoolVar(&o.exposeCtl, "expose-control", false, "kept for compatibility: --admin-token alone opens the control API and dashboard (/_sandbox/...) to other hosts; refused without it")
+	fs.StringVar(&o.adminToken, "admin-token", "", "`TOKEN` that opens the control API and dashboard to any client presenting it (Authorization: Bearer TOKEN), other hosts included; once it is set, loopback clients need a token too (this one, or a merchant's). Prefer $BJPAY_SANDBOX_ADMIN_TOKEN, which ps does not show")
 	fs.Func("allow-host", "also answer the control API and dashboard under the host `NAME` in the Host header (a container's service name, a proxy's); comma-separated or repeated. Loopback names, IP addresses and the --public-url host need none: other names are refused (421) to stop DNS rebinding", func(v string) error {
 		o.allowHosts = append(o.allowHosts, strings.Split(v, ",")...)
 		return nil
@@ -152,7 +152,7 @@ type server struct {
 	log       *slog.Logger
 	seed      int64
 	ownSecret bool // the first merchant's secret came from the user: never print it
-	exposeCtl bool
+	exposeCtl bool // an admin token opens the control API to every host
 	tls       bool
 }
 
@@ -263,7 +263,7 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		ownSecret: ownSecret,
-		exposeCtl: o.exposeCtl || o.adminToken != "",
+		exposeCtl: o.adminToken != "",
 		tls:       tlsConfig != nil,
 	}, nil
 }
@@ -369,11 +369,11 @@ func (s *server) retentionLine() string {
 	return line
 }
 
-func controlAudience(exposed bool) string {
-	if exposed {
-		return "loopback clients, and others with the admin token"
+func controlAudience(adminToken bool) string {
+	if adminToken {
+		return "clients with the admin token or a merchant's token, loopback ones too"
 	}
-	return "loopback clients only"
+	return "loopback clients, and others with a merchant's token"
 }
 
 // printBanner tells a newcomer where the sandbox is and how to call it.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,6 +95,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		callTimeout time.Duration
 		runTimeout  time.Duration
 		adminToken  string
+		token       string
 	)
 	fs := newFlagSet("test", "--merchant merchant.yaml [--tags EXPR] [--format SPEC]... [--strict] [--concurrency N]", testExamples, stderr)
 	fs.StringVar(&driverPath, "merchant", "", "the merchant driver `FILE` (see the README)")
@@ -106,6 +108,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&callTimeout, "call-timeout", features.DefaultCallTimeout, "how long one call to the merchant (checkout, order status) may take; wins over the driver's merchant.timeout when given")
 	fs.DurationVar(&runTimeout, "timeout", defaultRunTimeout, "how long the whole run may take; then it stops as on Ctrl-C")
 	fs.StringVar(&adminToken, "admin-token", "", "with sandbox.url: the running sandbox's admin `TOKEN`, sent on control API calls (prefer $BJPAY_SANDBOX_ADMIN_TOKEN)")
+	fs.StringVar(&token, "token", "", "with sandbox.url, instead of --admin-token: the merchant's own control API `TOKEN`, which reaches that merchant only (its payments, deliveries and own clock, which the @clock scenarios move); the merchant must exist (prefer $BJPAY_SANDBOX_TOKEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -128,6 +131,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// results file in the temporary directory among them.
 	if tmp := os.TempDir(); strings.Contains(tmp, ",") {
 		return fmt.Errorf("test: the temporary directory %s has a comma in its path, which godog cannot take in a report path; set TMPDIR to another directory", tmp)
+	}
+	if adminToken != "" && token != "" {
+		return usagef("", "--admin-token and --token do not go together: give the admin token, or the merchant's")
 	}
 	driver, err := features.LoadDriver(driverPath)
 	if err != nil {
@@ -158,8 +164,12 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	started := time.Now()
 	c := features.Conformance{Merchant: m, ReplayWindow: window, CallTimeout: callTimeout, Client: &http.Client{},
 		Recorder: features.NewRecorder()}
-	if adminToken != "" {
-		c.Client.Transport = adminTransport{token: adminToken, next: http.DefaultTransport}
+	if t := cmp.Or(adminToken, token); t != "" && driver.Sandbox.URL != "" {
+		u, err := url.Parse(driver.Sandbox.URL)
+		if err != nil {
+			return usagef("", "sandbox.url %q: %v", driver.Sandbox.URL, err)
+		}
+		c.Client.Transport = tokenTransport{token: t, host: u.Host, next: http.DefaultTransport}
 	}
 	// stopEarly ends a run stopped before the suite: the reports say so.
 	stopEarly := func() error {
@@ -177,7 +187,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer func() { stop(ctx.Err() != nil) }()
 		c.SandboxURL = base
-	} else if err := useSandbox(ctx, c.Client, c.SandboxURL, m, wait); err != nil {
+	} else if err := useSandbox(ctx, c.Client, c.SandboxURL, m, wait, token != ""); err != nil {
 		if ctx.Err() != nil {
 			return stopEarly()
 		}
@@ -295,12 +305,19 @@ func startSandbox(driver *features.Driver, rejected *rejections) (baseURL string
 
 // useSandbox readies a sandbox that is already running: it waits up to
 // wait for it to be healthy, and registers the merchant under test through
-// the control API unless the sandbox knows its credentials already.
-func useSandbox(ctx context.Context, suiteClient *http.Client, base string, m features.Merchant, wait time.Duration) error {
+// the control API unless the sandbox knows its credentials already. With
+// the merchant's own token (merchantToken), it checks that the token is
+// that merchant's, and registers nothing: only the admin may.
+func useSandbox(ctx context.Context, suiteClient *http.Client, base string, m features.Merchant, wait time.Duration, merchantToken bool) error {
 	client := *suiteClient
 	client.Timeout = 10 * time.Second
 	if _, err := waitHealthy(ctx, &client, base+mock.ControlPrefix+"/health", wait); err != nil {
 		return fmt.Errorf("not healthy after %s: %w", wait, err)
+	}
+	if merchantToken {
+		if err := checkTokenOf(ctx, &client, base, m.ClientID); err != nil {
+			return err
+		}
 	}
 	// A BJPAY call with the merchant's credentials says whether it is known.
 	call := func() (int, string, error) {
@@ -321,6 +338,9 @@ func useSandbox(ctx context.Context, suiteClient *http.Client, base string, m fe
 	if status != http.StatusUnauthorized {
 		return fmt.Errorf("Get Available Payment with the merchant's credentials answered %d: %s", status, body)
 	}
+	if merchantToken {
+		return fmt.Errorf("it knows client id %s with another secret (Get Available Payment answered 401); give the driver file the secret the sandbox has", m.ClientID)
+	}
 	reg, _ := json.Marshal(map[string]string{"name": "Merchant under test", "clientId": m.ClientID, "clientSecret": m.ClientSecret, "notifyUrl": m.NotifyURL})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+mock.ControlPrefix+"/merchants", strings.NewReader(string(reg)))
 	if err != nil {
@@ -338,15 +358,37 @@ func useSandbox(ctx context.Context, suiteClient *http.Client, base string, m fe
 	return nil
 }
 
-// adminTransport adds the admin token to control API calls, below the
-// suite's request logging, so the token never appears in a report.
-type adminTransport struct {
+// checkTokenOf checks that the token the client sends is the merchant's.
+func checkTokenOf(ctx context.Context, client *http.Client, base, clientID string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+mock.ControlPrefix+"/whoami", nil)
+	if err != nil {
+		return err
+	}
+	status, body, err := do(client, req)
+	if err != nil {
+		return err
+	}
+	var who struct{ Scope, ClientID string }
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &who) != nil {
+		return fmt.Errorf("--token: the sandbox answered %d: %s", status, body)
+	}
+	if who.ClientID != clientID {
+		return fmt.Errorf("--token is the token of %s, not of the merchant under test (%s); give its own, or the admin token with --admin-token", cmp.Or(who.ClientID, "the admin"), clientID)
+	}
+	return nil
+}
+
+// tokenTransport adds a token (the admin's or the merchant's) to control
+// API calls to the sandbox's host, below the suite's request logging, so
+// the token never appears in a report, and never reaches the merchant.
+type tokenTransport struct {
 	token string
+	host  string // the sandbox's host:port
 	next  http.RoundTripper
 }
 
-func (t adminTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.HasPrefix(r.URL.Path, mock.ControlPrefix+"/") {
+func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == t.host && strings.HasPrefix(r.URL.Path, mock.ControlPrefix+"/") {
 		r = r.Clone(r.Context())
 		r.Header.Set("Authorization", "Bearer "+t.token)
 	}

@@ -34,10 +34,13 @@ const (
 	OutcomeGaveUp      = "gave-up"     // failed, and it was the last attempt
 	OutcomeNoURL       = "no-url"      // neither finishNotifyUrl nor the merchant's notifyUrl: nothing sent
 	OutcomeInterrupted = "interrupted" // the sandbox stopped before or during the attempt
+	// OutcomeListenerOffline: relay is on for the merchant and no listener
+	// took the attempt; another is scheduled. [sandbox]
+	OutcomeListenerOffline = "listener-offline"
 )
 
 // Outcomes lists every outcome, in the order statistics show them.
-var Outcomes = []string{OutcomeDelivered, OutcomeRetrying, OutcomeGaveUp, OutcomeNoURL, OutcomeInterrupted}
+var Outcomes = []string{OutcomeDelivered, OutcomeRetrying, OutcomeGaveUp, OutcomeNoURL, OutcomeInterrupted, OutcomeListenerOffline}
 
 // Policy says how a notify is delivered. Its JSON form is what durable
 // stores keep.
@@ -113,6 +116,9 @@ type Attempt struct {
 	Error           string            `json:"error,omitempty"`
 	Outcome         string            `json:"outcome"`
 	NextAttemptAt   *time.Time        `json:"nextAttemptAt,omitempty"` // sandbox time, WIB, whole seconds
+	// Relayed: the attempt went (or was to go) to the merchant's listener,
+	// not to its notify URL; URL is then where the listener sent it.
+	Relayed bool `json:"relayed,omitempty"`
 }
 
 // Store keeps what the notifier must not lose: the journal, and the records

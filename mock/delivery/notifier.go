@@ -33,6 +33,9 @@ type Options struct {
 	// Allow, when not empty, is the only place notifies may go: host names,
 	// IP addresses or CIDR ranges (see outbound.go).
 	Allow []string
+	// Relay, when not nil, takes the attempts of merchants whose relay is
+	// on to their listener (see relay.go).
+	Relay Relay
 }
 
 // Notifier owns the outbound client, a FIFO queue, a bounded pool of
@@ -46,6 +49,7 @@ type Notifier struct {
 	log            *slog.Logger
 	sandboxHeaders bool
 	policy         outboundPolicy
+	relay          Relay
 	workers        int
 
 	mu      sync.Mutex
@@ -116,6 +120,7 @@ func New(o Options) (*Notifier, error) {
 		log:            o.Log,
 		sandboxHeaders: o.SandboxHeaders,
 		policy:         policy,
+		relay:          o.Relay,
 		workers:        o.Workers,
 		waiting:        map[*delivery]bool{},
 		epochs:         map[string]uint64{},
@@ -148,16 +153,16 @@ func (n *Notifier) Prepare(clientID, url, key string, note notify.Notification, 
 
 // Send starts the deliveries of records committed to the store: prepared
 // ones, or pending ones loaded at start. Each is attempted at its due time,
-// at once if that has passed; one without a URL is only journalled.
+// at once if that has passed; one without a URL is only journalled, unless
+// its merchant's notifies are relayed.
 func (n *Notifier) Send(rs []Record) {
 	for _, r := range rs {
 		n.mu.Lock()
 		d := &delivery{Record: r, gen: n.gen, epoch: n.epochs[r.ClientID]}
 		n.mu.Unlock()
 		switch {
-		case r.URL == "":
-			n.record(d, Attempt{Attempt: r.Attempts + 1, SentAt: n.wallNow(), Outcome: OutcomeNoURL,
-				Error: "no finishNotifyUrl on the payment and no notifyUrl configured for the merchant: nothing sent"}, nil)
+		case r.URL == "" && !n.relays(r.ClientID):
+			n.record(d, Attempt{Attempt: r.Attempts + 1, SentAt: n.wallNow(), Outcome: OutcomeNoURL, Error: noURL}, nil)
 		case r.Due.After(n.clocks.Now(r.ClientID)):
 			n.later(d)
 		default:
@@ -268,31 +273,18 @@ func (n *Notifier) attempt(d *delivery) {
 		d.body = string(sn.Body)
 	}
 	a.RequestBody = d.body
-	req, err := sn.NewRequest(n.ctx, d.URL)
-	var ctx context.Context
-	if err == nil {
-		ctx, err = n.policy.checkURL(n.ctx, req.URL)
+	if n.sandboxHeaders { // sn's header is this attempt's own
+		sn.Header.Set(HeaderDeliveryID, d.ID)
+		sn.Header.Set(HeaderAttempt, strconv.Itoa(a.Attempt))
 	}
-	if err == nil {
-		if n.sandboxHeaders {
-			req.Header.Set(HeaderDeliveryID, d.ID)
-			req.Header.Set(HeaderAttempt, strconv.Itoa(a.Attempt))
-		}
-		a.RequestHeaders = flatten(req.Header)
-		a.SentAt = n.wallNow()
-		// The timeout starts with the send, as the journal's latency does.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
-		defer cancel()
-		var resp *http.Response
-		resp, err = n.client.Do(req.WithContext(ctx))
-		a.LatencyMs = float64(n.wallNow().Sub(a.SentAt).Microseconds()) / 1000
-		if err == nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
-			resp.Body.Close()
-			a.ResponseStatus, a.ResponseBody = resp.StatusCode, string(body)
-		}
+	var err error
+	if n.relays(d.ClientID) {
+		a.URL = ""
+		ctx, cancel := context.WithTimeout(n.ctx, p.Timeout)
+		err = n.forward(ctx, d, &a, sn.Header, sn.Body)
+		cancel()
+	} else {
+		err = n.post(d, &a, sn)
 	}
 	var r *refusal
 	switch {
@@ -303,8 +295,16 @@ func (n *Notifier) attempt(d *delivery) {
 	case errors.As(err, &r):
 		// Final: the policy will refuse every retry too.
 		a.Outcome, a.Error = OutcomeGaveUp, r.Error()
+	case errors.Is(err, errNoURL):
+		// Relay was switched off since the notify was sent, and it has
+		// no URL of its own.
+		a.Outcome, a.Error = OutcomeNoURL, noURL
 	default:
+		retrying := OutcomeRetrying
 		switch {
+		case errors.Is(err, ErrListenerOffline):
+			retrying = OutcomeListenerOffline
+			a.Error = fmt.Sprintf("relay is on for merchant %s: %v; nothing was sent (start bjpay-sandbox listen, or switch relay off)", d.ClientID, err)
 		case errors.Is(err, context.DeadlineExceeded):
 			a.Error = fmt.Sprintf("no answer within the timeout of %s", p.Timeout)
 		case err != nil:
@@ -317,7 +317,7 @@ func (n *Notifier) attempt(d *delivery) {
 			// [sandbox] From when this attempt was due, not from now: one
 			// advance of the clock runs a whole chain of retries that falls
 			// within it, each at its own time.
-			a.Outcome = OutcomeRetrying
+			a.Outcome = retrying
 			next := d.Due.Add(p.Retries[d.Attempts])
 			a.NextAttemptAt = &next
 		}
@@ -325,7 +325,7 @@ func (n *Notifier) attempt(d *delivery) {
 	d.Attempts++
 	var pending *Record
 	switch a.Outcome {
-	case OutcomeRetrying:
+	case OutcomeRetrying, OutcomeListenerOffline:
 		d.Due = *a.NextAttemptAt
 		pending = &d.Record
 	case OutcomeInterrupted:
@@ -337,12 +337,49 @@ func (n *Notifier) attempt(d *delivery) {
 	}
 	if n.log.Enabled(context.Background(), slog.LevelInfo) {
 		n.log.Info("notify attempt", "deliveryId", d.ID, "attempt", a.Attempt, "referenceNumber", d.Note.ReferenceNumber,
-			"status", d.Note.Status, "variant", string(p.Variant), "url", d.URL, "responseStatus", a.ResponseStatus,
-			"outcome", a.Outcome, "error", a.Error)
+			"status", d.Note.Status, "variant", string(p.Variant), "url", a.URL, "relayed", a.Relayed,
+			"responseStatus", a.ResponseStatus, "outcome", a.Outcome, "error", a.Error)
 	}
-	if a.Outcome == OutcomeRetrying {
+	if a.NextAttemptAt != nil {
 		n.later(d)
 	}
+}
+
+// errNoURL: a delivery with no URL is not relayed (any more).
+var errNoURL = errors.New("no URL")
+
+// noURL is the journal's reason for a notify with nowhere to go.
+const noURL = "no finishNotifyUrl on the payment and no notifyUrl configured for the merchant: nothing sent"
+
+// post makes attempt a of d over HTTP, to d's URL, under the outbound
+// policy and the policy's timeout.
+func (n *Notifier) post(d *delivery, a *Attempt, sn notify.SignedNotify) error {
+	if d.URL == "" {
+		return errNoURL
+	}
+	req, err := sn.NewRequest(n.ctx, d.URL)
+	if err != nil {
+		return err
+	}
+	ctx, err := n.policy.checkURL(n.ctx, req.URL)
+	if err != nil {
+		return err
+	}
+	a.RequestHeaders = flatten(req.Header)
+	a.SentAt = n.wallNow()
+	// The timeout starts with the send, as the journal's latency does.
+	ctx, cancel := context.WithTimeout(ctx, d.Policy.Timeout)
+	defer cancel()
+	resp, err := n.client.Do(req.WithContext(ctx))
+	a.LatencyMs = float64(n.wallNow().Sub(a.SentAt).Microseconds()) / 1000
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
+	resp.Body.Close()
+	a.ResponseStatus, a.ResponseBody = resp.StatusCode, string(body)
+	return nil
 }
 
 // maxResponseBody bounds what the journal keeps of a merchant's answer.

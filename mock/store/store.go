@@ -107,9 +107,16 @@ type Store interface {
 	// Merchants returns every stored merchant.
 	Merchants(ctx context.Context) ([]Merchant, error)
 
-	// Reset forgets every transaction, attempt, pending delivery and
-	// stored merchant, and what it evicted. Sequence numbers go on, and
-	// cursors handed out before find nothing after.
+	// SetControl stores what the control API set for a merchant,
+	// configured or made through the control API (its token, its relay);
+	// the zero Control forgets it.
+	SetControl(ctx context.Context, clientID string, c Control) error
+	// Controls returns every merchant's stored Control, by client id.
+	Controls(ctx context.Context) (map[string]Control, error)
+
+	// Reset forgets every transaction, attempt, pending delivery, stored
+	// merchant and Control, and what it evicted. Sequence numbers go on,
+	// and cursors handed out before find nothing after.
 	Reset(ctx context.Context) error
 	// ResetMerchant forgets one merchant's transactions, attempts and
 	// pending deliveries; the merchant stays.
@@ -210,6 +217,15 @@ type Merchant struct {
 	ClientID     string `json:"clientId"`
 	ClientSecret string `json:"clientSecret"`
 	NotifyURL    string `json:"notifyUrl,omitempty"`
+}
+
+// Control is what the control API set for a merchant: its scoped token,
+// kept as a digest (the token itself is shown once, when it is made), and
+// whether its notifies are relayed to its listener (bjpay-sandbox listen)
+// instead of their notify URL.
+type Control struct {
+	TokenHash string `json:"tokenHash,omitempty"` // hex SHA-256 of the token; "" for none
+	Relay     bool   `json:"relay,omitempty"`
 }
 
 // Number is the transaction number of the seq-th transaction created on

@@ -15,6 +15,7 @@
 //	journal       the bucket's own sequence → delivery.Attempt
 //	deliveries    the number in the delivery id → delivery.Record (pending ones only)
 //	meta          "evicted" → memstore.Tally: what eviction removed, still counted
+//	controls      clientId → store.Control (a merchant's token digest, its relay)
 //
 // Records are JSON: the file is small next to what it saves a developer,
 // and a damaged record can be read by eye.
@@ -52,7 +53,8 @@ var (
 	bucketJournal      = []byte("journal")
 	bucketDeliveries   = []byte("deliveries")
 	bucketMeta         = []byte("meta")
-	allBuckets         = [][]byte{bucketMerchants, bucketTransactions, bucketJournal, bucketDeliveries, bucketMeta}
+	bucketControls     = []byte("controls")
+	allBuckets         = [][]byte{bucketMerchants, bucketTransactions, bucketJournal, bucketDeliveries, bucketMeta, bucketControls}
 
 	keyEvicted = []byte("evicted")
 )
@@ -68,7 +70,7 @@ type Store struct {
 	stale   []uint64          // keys of transactions the file holds twice, deleted at Open
 
 	stripes    [256]sync.Mutex // one change of a transaction at a time, from check to publication
-	merchMu    sync.Mutex      // likewise for merchants
+	merchMu    sync.Mutex      // likewise for merchants and their controls
 	journalMu  sync.Mutex      // keys journal entries in the order memory holds them
 	journalKey uint64          // the last key used; a crash may leave gaps, never reuse
 	evictMu    sync.Mutex      // one eviction at a time, so tallies are written in order
@@ -346,6 +348,16 @@ func (s *Store) load() (err error) {
 				return bad(bucketMerchants, k, errors.New("not a merchant"))
 			}
 			return s.Store.AddMerchant(ctx, m)
+		})
+		if err != nil {
+			return err
+		}
+		err = btx.Bucket(bucketControls).ForEach(func(k, v []byte) error {
+			var c store.Control
+			if err := json.Unmarshal(v, &c); err != nil {
+				return bad(bucketControls, k, err)
+			}
+			return s.Store.SetControl(ctx, string(k), c)
 		})
 		if err != nil {
 			return err

@@ -245,6 +245,12 @@ func TestWriteFailureLeavesNothing(t *testing.T) {
 	if err := s.AddMerchant(ctx, store.Merchant{ClientID: "m", ClientSecret: "s"}); err == nil {
 		t.Error("merchant committed to a closed file")
 	}
+	if err := s.SetControl(ctx, "c", store.Control{Relay: true}); err == nil {
+		t.Error("control committed to a closed file")
+	}
+	if cs, _ := s.Controls(ctx); len(cs) != 0 {
+		t.Errorf("Controls after a failed set: %v, want none", cs)
+	}
 	if _, err := s.Merchant(ctx, "m"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Merchant after a failed add: %v, want ErrNotFound", err)
 	}
@@ -255,6 +261,17 @@ func TestWriteFailureLeavesNothing(t *testing.T) {
 func TestReopen(t *testing.T) {
 	dir := t.TempDir()
 	fill(t, dir, 10)
+	control := store.Control{TokenHash: strings.Repeat("ab", 32), Relay: true}
+	func() {
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.SetControl(ctx, "c", control); err != nil {
+			t.Fatal(err)
+		}
+	}()
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +288,9 @@ func TestReopen(t *testing.T) {
 		if want := fmt.Sprintf("dlv_%d", i+1); a.DeliveryID != want {
 			t.Errorf("attempt %d is %s, want %s", i, a.DeliveryID, want)
 		}
+	}
+	if cs, _ := s.Controls(ctx); len(cs) != 1 || cs["c"] != control {
+		t.Errorf("after reopening: controls %v, want c: %+v", cs, control)
 	}
 	if seq, id := s.NextSeq(), s.NextDeliveryID(); seq != 11 || id != 11 {
 		t.Errorf("after reopening: next sequence %d, next delivery %d; want 11 and 11", seq, id)

@@ -151,6 +151,23 @@ func deleteKeys(btx *bolt.Tx, bucket []byte, keys []uint64) error {
 	return nil
 }
 
+// SetControl commits c (deletes it, when it is the zero Control), then
+// publishes it.
+func (s *Store) SetControl(ctx context.Context, clientID string, c store.Control) error {
+	s.merchMu.Lock()
+	defer s.merchMu.Unlock()
+	err := s.w.commit(func(btx *bolt.Tx) error {
+		if c == (store.Control{}) {
+			return btx.Bucket(bucketControls).Delete([]byte(clientID))
+		}
+		return putJSON(btx, bucketControls, []byte(clientID), c)
+	})
+	if err != nil {
+		return err
+	}
+	return s.Store.SetControl(ctx, clientID, c)
+}
+
 // Reset empties every bucket, then memory.
 func (s *Store) Reset(ctx context.Context) error {
 	err := s.w.commit(func(btx *bolt.Tx) error {

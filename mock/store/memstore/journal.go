@@ -61,6 +61,7 @@ const (
 	hasNext                      // NextAttemptAt was not nil
 	hasSent                      // SentAt was not zero
 	dropped                      // its merchant was reset: a hole kept until evicted
+	relayed                      // Attempt.Relayed
 )
 
 // newEntry packs a, recorded at stamp.
@@ -100,6 +101,9 @@ func newEntry(a *delivery.Attempt, key uint64, stamp time.Time) entry {
 		e.flags |= hasNext
 		e.next, e.nextNs = a.NextAttemptAt.Unix(), int32(a.NextAttemptAt.Nanosecond())
 	}
+	if a.Relayed {
+		e.flags |= relayed
+	}
 	return e
 }
 
@@ -131,7 +135,7 @@ func (e *entry) field(i int) string {
 func (e *entry) attempt() delivery.Attempt {
 	a := delivery.Attempt{DeliveryID: e.field(0), ReferenceNumber: e.field(1), URL: e.field(2), Error: e.field(3), ResponseBody: e.field(4),
 		Attempt: int(e.number), ClientID: e.clientID, Status: e.status, Variant: e.variant, RequestBody: e.body,
-		ResponseStatus: int(e.response), LatencyMs: e.latency, Outcome: e.outcome}
+		ResponseStatus: int(e.response), LatencyMs: e.latency, Outcome: e.outcome, Relayed: e.flags&relayed != 0}
 	if e.flags&hasHeaders != 0 {
 		a.RequestHeaders = map[string]string{}
 		rest := e.text[e.ends[len(e.ends)-1]:]

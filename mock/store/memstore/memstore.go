@@ -16,6 +16,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,7 @@ type Store struct {
 	delivSeq  atomic.Uint64 // delivery ids
 	merchMu   sync.RWMutex
 	merchants map[string]store.Merchant
+	controls  map[string]store.Control // guarded by merchMu
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,7 +60,7 @@ type refs struct {
 
 // New returns an empty store.
 func New() *Store {
-	s := &Store{merchants: map[string]store.Merchant{}}
+	s := &Store{merchants: map[string]store.Merchant{}, controls: map[string]store.Control{}}
 	for i := range s.shards {
 		s.shards[i].txs = map[string]*refs{}
 	}
@@ -415,6 +417,25 @@ func (s *Store) Merchants(context.Context) ([]store.Merchant, error) {
 	return out, nil
 }
 
+// SetControl stores c for the merchant; the zero Control forgets it.
+func (s *Store) SetControl(_ context.Context, clientID string, c store.Control) error {
+	s.merchMu.Lock()
+	if c == (store.Control{}) {
+		delete(s.controls, clientID)
+	} else {
+		s.controls[clientID] = c
+	}
+	s.merchMu.Unlock()
+	return nil
+}
+
+// Controls returns a copy of every stored Control.
+func (s *Store) Controls(context.Context) (map[string]store.Control, error) {
+	s.merchMu.RLock()
+	defer s.merchMu.RUnlock()
+	return maps.Clone(s.controls), nil
+}
+
 // Reset forgets everything but the sequence numbers.
 func (s *Store) Reset(context.Context) error {
 	for i := range s.shards {
@@ -431,6 +452,7 @@ func (s *Store) Reset(context.Context) error {
 	s.journal.reset()
 	s.merchMu.Lock()
 	s.merchants = map[string]store.Merchant{}
+	s.controls = map[string]store.Control{}
 	s.merchMu.Unlock()
 	s.changed()
 	return nil

@@ -81,7 +81,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Transaction, 
 		return nil, "", err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT seq, record FROM transactions
-		WHERE seq < $1 AND ($2 = '' OR client_id = $2) AND ($3 = '' OR status = $3) AND ($4 = '' OR strpos(reference, $4) > 0)
+		WHERE seq < $1 AND ($2 = '' OR client_id = $2) AND ($3 = '' OR status = $3) AND ($4 = '' OR strpos(lower(reference), lower($4)) > 0)
 		ORDER BY seq DESC LIMIT $5`, position(below), f.ClientID, f.Status, f.Reference, limitOf(f.Page))
 	if err != nil {
 		return nil, "", err
@@ -374,9 +374,39 @@ func (s *Store) Merchants(ctx context.Context) ([]store.Merchant, error) {
 	return out, rows.Err()
 }
 
+// SetControl stores the merchant's control; the zero Control deletes it.
+func (s *Store) SetControl(ctx context.Context, clientID string, c store.Control) error {
+	if c == (store.Control{}) {
+		_, err := s.pool.Exec(ctx, "DELETE FROM controls WHERE client_id = $1", clientID)
+		return err
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO controls (client_id, token_hash, relay) VALUES ($1, $2, $3)
+		ON CONFLICT (client_id) DO UPDATE SET token_hash = excluded.token_hash, relay = excluded.relay`, clientID, c.TokenHash, c.Relay)
+	return err
+}
+
+// Controls returns every stored control by client id.
+func (s *Store) Controls(ctx context.Context) (map[string]store.Control, error) {
+	rows, err := s.pool.Query(ctx, "SELECT client_id, token_hash, relay FROM controls")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]store.Control{}
+	for rows.Next() {
+		var id string
+		var c store.Control
+		if err := rows.Scan(&id, &c.TokenHash, &c.Relay); err != nil {
+			return nil, err
+		}
+		out[id] = c
+	}
+	return out, rows.Err()
+}
+
 // Reset empties every table; sequences go on.
 func (s *Store) Reset(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, "TRUNCATE transactions, journal, deliveries, merchants, evicted; SELECT nextval('change_seq')")
+	_, err := s.pool.Exec(ctx, "TRUNCATE transactions, journal, deliveries, merchants, evicted, controls; SELECT nextval('change_seq')")
 	return err
 }
 

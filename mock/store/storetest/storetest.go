@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"update", testUpdate},
 		{"journal", testJournal},
 		{"merchants", testMerchants},
+		{"controls", testControls},
 		{"reset", testReset},
 		{"reset one merchant", testResetMerchant},
 		{"pages of transactions", testListPages},
@@ -249,9 +252,31 @@ func testMerchants(t *testing.T, s store.Store) {
 	}
 }
 
+func testControls(t *testing.T, s store.Store) {
+	a := store.Control{TokenHash: strings.Repeat("ab", 32), Relay: true}
+	b := store.Control{TokenHash: strings.Repeat("cd", 32)}
+	for _, set := range []struct {
+		clientID string
+		c        store.Control
+	}{{"a", a}, {"b", store.Control{Relay: true}}, {"b", b}, {"gone", a}, {"gone", store.Control{}}} {
+		if err := s.SetControl(ctx, set.clientID, set.c); err != nil {
+			t.Fatalf("SetControl(%s, %+v): %v", set.clientID, set.c, err)
+		}
+	}
+	got, err := s.Controls(ctx)
+	if want := map[string]store.Control{"a": a, "b": b}; err != nil || !maps.Equal(got, want) {
+		t.Errorf("Controls = %v, %v; want %v (the last of each, none for a zero one)", got, err, want)
+	}
+	got["a"] = store.Control{}
+	if again, _ := s.Controls(ctx); again["a"] != a {
+		t.Error("Controls handed out shared state")
+	}
+}
+
 func testReset(t *testing.T, s store.Store) {
 	tx := mustCreate(t, s, "c", "R1")
 	_ = s.AddMerchant(ctx, store.Merchant{ClientID: "shop", ClientSecret: "s"})
+	_ = s.SetControl(ctx, "shop", store.Control{Relay: true})
 	_ = s.RecordAttempt(ctx, delivery.Attempt{DeliveryID: "dlv_1", Outcome: delivery.OutcomeDelivered}, nil)
 	seq, dlv := s.NextSeq(), s.NextDeliveryID()
 	if err := s.Reset(ctx); err != nil {
@@ -260,8 +285,9 @@ func testReset(t *testing.T, s store.Store) {
 	txs, _, _ := s.List(ctx, store.Filter{})
 	as, _, _ := s.Attempts(ctx, store.AttemptFilter{})
 	ms, _ := s.Merchants(ctx)
-	if len(txs)+len(as)+len(ms) != 0 || s.Used("c", "R1") {
-		t.Errorf("after Reset: %d transactions, %d attempts, %d merchants", len(txs), len(as), len(ms))
+	cs, _ := s.Controls(ctx)
+	if len(txs)+len(as)+len(ms)+len(cs) != 0 || s.Used("c", "R1") {
+		t.Errorf("after Reset: %d transactions, %d attempts, %d merchants, %d controls", len(txs), len(as), len(ms), len(cs))
 	}
 	if _, err := s.GetByNumber(ctx, tx.TransactionNumber); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetByNumber after Reset: %v", err)
@@ -279,6 +305,8 @@ func testResetMerchant(t *testing.T, s store.Store) {
 		_ = s.RecordAttempt(ctx, delivery.Attempt{DeliveryID: "dlv_" + client, ClientID: client, Outcome: delivery.OutcomeDelivered}, nil)
 	}
 	_ = s.AddMerchant(ctx, store.Merchant{ClientID: "a", ClientSecret: "s"})
+	ctl := store.Control{TokenHash: strings.Repeat("ab", 32), Relay: true}
+	_ = s.SetControl(ctx, "a", ctl)
 	if err := s.ResetMerchant(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
@@ -294,6 +322,9 @@ func testResetMerchant(t *testing.T, s store.Store) {
 	}
 	if _, err := s.Merchant(ctx, "a"); err != nil {
 		t.Errorf("the merchant itself is gone after its reset: %v", err)
+	}
+	if cs, _ := s.Controls(ctx); cs["a"] != ctl {
+		t.Errorf("a's control after its reset: %+v, want its token and relay kept", cs["a"])
 	}
 	if counts, _ := s.StatusCounts(ctx); counts[store.StatusPending] != 1 {
 		t.Errorf("StatusCounts after a's reset = %v, want 1 PENDING", counts)
