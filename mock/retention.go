@@ -2,7 +2,9 @@ package mock
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -149,11 +151,15 @@ func (s *Sandbox) Retention() Retention { return s.sweeper.keep }
 // last reset).
 func (s *Sandbox) Usage(ctx context.Context) (store.Usage, error) { return s.store.Usage(ctx) }
 
-// FormatRetain shows a retention age as a duration without its zero
-// minutes and seconds ("168h", "90m"); "" for none.
+// FormatRetain shows a retention age as ParseRetain reads it: whole days
+// as days ("7d"), others as a duration without its zero minutes and
+// seconds ("36h", "90m"); "" for none.
 func FormatRetain(d time.Duration) string {
 	if d <= 0 {
 		return ""
+	}
+	if d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
 	}
 	out := d.String()
 	if strings.HasSuffix(out, "m0s") {
@@ -163,4 +169,22 @@ func FormatRetain(d time.Duration) string {
 		out = strings.TrimSuffix(out, "0m")
 	}
 	return out
+}
+
+// ParseRetain reads a retention age: whole days ("7d") or a Go duration
+// ("36h", "90m"); "0" keeps everything.
+func ParseRetain(v string) (time.Duration, error) {
+	bad := errors.New("expected a duration such as 7d, 36h or 90m (0 keeps everything for ever)")
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 16)
+		if err != nil {
+			return 0, bad
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, bad
+	}
+	return d, nil
 }

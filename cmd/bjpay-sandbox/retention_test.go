@@ -20,14 +20,16 @@ func TestRetentionFlags(t *testing.T) {
 		want string // in stdout (the banner) when code is 0, in stderr otherwise
 	}{
 		{name: "defaults", args: nil, code: 0,
-			want: "retention        finished payments and attempts 168h, at most 100000 payments, at most 100000 attempts; evicted so far: 0 payments, 0 attempts (GET /_sandbox/stats)\n"},
+			want: "retention        finished payments and attempts 7d, at most 100000 payments, at most 100000 attempts; evicted so far: 0 payments, 0 attempts (GET /_sandbox/stats)\n"},
 		{name: "flags", args: []string{"--retain", "36h", "--max-transactions", "500", "--max-journal", "0"}, code: 0,
 			want: "retention        finished payments and attempts 36h, at most 500 payments; evicted so far"},
 		{name: "environment", env: map[string]string{"BJPAY_SANDBOX_RETAIN": "0", "BJPAY_SANDBOX_MAX_TRANSACTIONS": "0", "BJPAY_SANDBOX_MAX_JOURNAL": "20"}, code: 0,
 			want: "retention        at most 20 attempts; evicted so far"},
 		{name: "nothing bounded", args: []string{"--retain", "0", "--max-transactions", "0", "--max-journal", "0"}, code: 0,
 			want: "retention        everything, for ever (--retain, --max-transactions, --max-journal bound it)\n"},
-		{name: "negative age", args: []string{"--retain", "-1h"}, code: 2, want: "--retain is -1h0m0s; expected a duration of 0 (keep for ever) or more, such as 168h"},
+		{name: "days", args: []string{"--retain", "30d"}, code: 0, want: "retention        finished payments and attempts 30d, at most"},
+		{name: "negative age", args: []string{"--retain", "-1h"}, code: 2, want: `invalid value "-1h" for flag -retain: expected a duration such as 7d, 36h or 90m (0 keeps everything for ever)`},
+		{name: "half days", args: []string{"--retain", "1.5d"}, code: 2, want: `invalid value "1.5d" for flag -retain: expected a duration such as 7d`},
 		{name: "negative count", env: map[string]string{"BJPAY_SANDBOX_MAX_TRANSACTIONS": "-5"}, code: 2, want: "--max-transactions is -5; expected 0 (no bound) or more"},
 		{name: "negative journal", args: []string{"--max-journal", "-1"}, code: 2, want: "--max-journal is -1; expected 0 (no bound) or more"},
 		{name: "not a duration", args: []string{"--retain", "a week"}, code: 2, want: `invalid value "a week" for flag -retain`},

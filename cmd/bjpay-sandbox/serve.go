@@ -84,7 +84,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.workers, "notify-workers", mock.DefaultNotifyWorkers, "`N` notifies in flight at most")
 	fs.IntVar(&o.maxPending, "max-pending-notifies", mock.DefaultMaxPendingNotifies, "`N` notifies waiting for delivery at most; beyond, creates answer 503 until they drain")
 	fs.IntVar(&o.maxConns, "max-conns", 0, maxConnsUsage)
-	fs.DurationVar(&o.retention.Age, "retain", mock.DefaultRetain, "keep a finished payment (PAID, FAILED or EXPIRED, its notifies delivered or given up) `DURATION` of wall time after it finished, and a journal attempt as long after it was made, then evict them; 0 keeps them for ever")
+	o.retention.Age = mock.DefaultRetain
+	fs.Func("retain", "keep a finished payment (PAID, FAILED or EXPIRED, its notifies delivered or given up) `DURATION` of wall time after it finished (7d, 36h, 90m), and a journal attempt as long after it was made, then evict them; 0 keeps them for ever (default 7d)", func(v string) (err error) {
+		o.retention.Age, err = mock.ParseRetain(v)
+		return err
+	})
 	fs.IntVar(&o.retention.MaxTransactions, "max-transactions", mock.DefaultMaxTransactions, "hold `N` payments at most: beyond, finished ones are evicted, those that finished first first (PENDING ones and those with a notify still to deliver never are); 0: no bound")
 	fs.IntVar(&o.retention.MaxJournal, "max-journal", mock.DefaultMaxJournal, "hold `N` delivery journal attempts at most, evicting the oldest; 0: no bound")
 	fs.BoolVar(&o.noDebugHdrs, "no-sandbox-headers", false, "leave the X-Sandbox-Delivery-Id and X-Sandbox-Attempt headers off notifies")
@@ -195,8 +199,6 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 		return nil, usagef("", "--notify-workers is %d; expected at least 1", o.workers)
 	}
 	switch r := o.retention; {
-	case r.Age < 0:
-		return nil, usagef("", "--retain is %s; expected a duration of 0 (keep for ever) or more, such as 168h", r.Age)
 	case r.MaxTransactions < 0:
 		return nil, usagef("", "--max-transactions is %d; expected 0 (no bound) or more", r.MaxTransactions)
 	case r.MaxJournal < 0:
