@@ -120,7 +120,9 @@ type Sandbox struct {
 	channelCodes string          // active codes, for error messages
 	channelsData json.RawMessage // Get Available Payment's data, encoded once
 	store        store.Store
-	clocks       *clocks // the global clock and merchants' own, with their schedulers
+	shared       store.Shared // the store, when several replicas share it (shared.go); nil otherwise
+	timers       *timers      // runs a shared store's due events; nil otherwise
+	clocks       *clocks      // the global clock and merchants' own, with their schedulers
 	notifier     *delivery.Notifier
 	defaultPol   delivery.Policy
 	wallNow      func() time.Time
@@ -234,6 +236,12 @@ func New(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("new sandbox: %w", err)
 	}
 	s.merchants.init(cfg.Merchants, s.store)
+	if s.shared, _ = s.store.(store.Shared); s.shared != nil {
+		s.timers = newTimers(s)
+		if err := s.initShared(context.Background()); err != nil {
+			return nil, fmt.Errorf("new sandbox: %w", err)
+		}
+	}
 	if err := s.takeUp(context.Background()); err != nil {
 		return nil, fmt.Errorf("new sandbox: %w", err)
 	}
@@ -249,6 +257,9 @@ func (s *Sandbox) takeUp(ctx context.Context) error {
 	}
 	if err := s.access.load(ctx); err != nil {
 		return fmt.Errorf("stored tokens and relays: %w", err)
+	}
+	if s.shared != nil {
+		return nil // what is due, any replica claims from the store
 	}
 	txs, _, err := s.store.List(ctx, store.Filter{})
 	if err != nil {
@@ -270,6 +281,7 @@ func (s *Sandbox) takeUp(ctx context.Context) error {
 // retention keeps no more is evicted. Handler serves before Start too.
 func (s *Sandbox) Start() {
 	s.clocks.start()
+	s.timers.start()
 	s.notifier.Start()
 	s.sweeper.start()
 }
@@ -282,6 +294,7 @@ func (s *Sandbox) Start() {
 func (s *Sandbox) Close(ctx context.Context) {
 	s.closeOnce.Do(func() {
 		s.sweeper.close()
+		s.timers.close()
 		s.clocks.close()
 		s.notifier.Close(ctx) // relayed attempts in flight still reach their listeners
 		s.listeners.closeAll(listen.CloseGoingAway, "the sandbox is stopping")
