@@ -20,9 +20,9 @@ import (
 var _ store.Shared = (*Store)(nil)
 
 // timerLease is how long a replica holds a transaction whose due events it
-// runs. [sandbox] 30 s: running them is a few commits; a replica that dies
+// runs. [sandbox] 10 s: running them is a few commits; a replica that dies
 // holding one delays its expiry or step by at most this.
-const timerLease = "30 seconds"
+const timerLease = "10 seconds"
 
 // Claim leases up to n due deliveries that nobody holds to this replica.
 func (s *Store) Claim(ctx context.Context, n int) ([]delivery.Record, error) {
