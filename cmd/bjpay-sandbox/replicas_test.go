@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,4 +242,163 @@ func TestReplicasDeliverOnce(t *testing.T) {
 			t.Errorf("create ONCE-ONLY through %s: %s; want %s", tt.base, body, tt.want)
 		}
 	}
+}
+
+// TestReplicaKilled: one of two replicas is killed (-9) while creates
+// arrive and every notify is pending (the receiver fails, slowly, so some
+// attempts are in flight on the killed one). Every acknowledged create is
+// there, read through the survivor, and every one is delivered by it once
+// the receiver recovers: the killed replica's claims run out (the lease:
+// the attempt's 2 s timeout + 5 s) and the survivor sends them.
+func TestReplicaKilled(t *testing.T) {
+	bin, dsn := buildCLI(t), pgtest.DSN(t)
+	a, b := startReplica(t, bin, dsn), startReplica(t, bin, dsn)
+	recv := newNotifySink(t, 500*time.Millisecond)
+	recv.failing.Store(true)
+	var killed atomic.Bool
+	bases := func() []string {
+		if killed.Load() {
+			return []string{b.base}
+		}
+		return []string{a.base, b.base}
+	}
+	loaded := make(chan []string)
+	go func() { loaded <- createLoad(t, bases, "kill", 1000, 16, recv.URL, nil) }()
+	time.Sleep(1500 * time.Millisecond)
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed.Store(true)
+	<-a.done
+	acked := <-loaded
+	time.Sleep(time.Second) // the failing answers to the dead replica's attempts are over
+	recv.failing.Store(false)
+
+	all := stored(t, b.base)
+	found := 0
+	for _, ref := range acked {
+		if _, ok := all[ref]; ok {
+			found++
+		} else {
+			t.Errorf("acknowledged create %s is gone", ref)
+		}
+	}
+	recv.waitDelivered(t, acked, 60*time.Second)
+	time.Sleep(time.Second)
+	delivered, duplicates := recv.tally(acked)
+	if duplicates != 0 {
+		t.Errorf("%d notifies acknowledged more than once", duplicates)
+	}
+	journalAgrees(t, b.base, acked)
+	if len(acked) < 100 {
+		t.Errorf("only %d creates acknowledged; the load did not run", len(acked))
+	}
+	t.Logf("kill -9: creates acknowledged %d, found through the survivor %d, delivered %d, duplicates %d", len(acked), found, delivered, duplicates)
+}
+
+// TestReplicasShareClock: a merchant's clock advanced through replica A
+// expires the payments created through replica B, before A answers; B
+// shows the merchant's clock moved.
+func TestReplicasShareClock(t *testing.T) {
+	bin, dsn := buildCLI(t), pgtest.DSN(t)
+	a, b := startReplica(t, bin, dsn), startReplica(t, bin, dsn)
+	recv := newNotifySink(t, 0)
+	var refs []string
+	for i := range 20 {
+		ref := fmt.Sprintf("CLOCK-%d", i) // no scenario: PENDING for 24 h
+		resp, err := http.DefaultClient.Do(createRequest(b.base, replicaID, replicaSecret, ref, recv.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("create %s through B: HTTP %d", ref, resp.StatusCode)
+		}
+		refs = append(refs, ref)
+	}
+	before := time.Now()
+	resp, err := http.Post(a.base+"/_sandbox/merchants/"+replicaID+"/clock/advance", "application/json", strings.NewReader(`{"by":"25h"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("advance through A: HTTP %d", resp.StatusCode)
+	}
+	all := stored(t, b.base)
+	for _, ref := range refs {
+		if all[ref] != "EXPIRED" {
+			t.Errorf("%s read through B after the advance through A: %q; want EXPIRED", ref, all[ref])
+		}
+	}
+	recv.waitDelivered(t, refs, 30*time.Second)
+	time.Sleep(2 * SharedRefresh)
+	var clock struct {
+		Now time.Time
+		Own bool
+	}
+	getJSON(t, b.base+"/_sandbox/merchants/"+replicaID+"/clock", &clock)
+	if want := before.Add(25 * time.Hour); !clock.Own || clock.Now.Before(want) {
+		t.Errorf("the merchant's clock read through B: %+v; want its own, at %s or later", clock, want)
+	}
+}
+
+// SharedRefresh is how often replicas read the clocks again (mock.SharedEvery).
+const SharedRefresh = 100 * time.Millisecond
+
+// TestReplicasRollingRestart: both replicas are restarted, one after the
+// other (SIGTERM, then a new process), while creates arrive through
+// whichever is up, as behind a load balancer that drains each first.
+// Every acknowledged create is there and delivered once.
+func TestReplicasRollingRestart(t *testing.T) {
+	bin, dsn := buildCLI(t), pgtest.DSN(t)
+	a, b := startReplica(t, bin, dsn), startReplica(t, bin, dsn)
+	recv := newNotifySink(t, 0)
+	var mu sync.Mutex
+	live := []string{a.base, b.base}
+	bases := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(live)
+	}
+	stop := make(chan struct{})
+	loaded := make(chan []string)
+	go func() { loaded <- createLoad(t, bases, "roll", 1_000_000, 16, recv.URL, stop) }()
+	time.Sleep(500 * time.Millisecond)
+	for _, old := range []*durableServer{a, b} {
+		mu.Lock()
+		live = slices.DeleteFunc(live, func(s string) bool { return s == old.base })
+		mu.Unlock()
+		if err := old.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-old.done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("a replica did not stop within 20 s of SIGTERM")
+		}
+		if code := old.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("a replica exited %d on SIGTERM:\n%s", code, old.stderr)
+		}
+		fresh := startReplica(t, bin, dsn)
+		mu.Lock()
+		live = append(live, fresh.base)
+		mu.Unlock()
+		time.Sleep(500 * time.Millisecond)
+	}
+	close(stop)
+	acked := <-loaded
+	all := stored(t, bases()[0])
+	for _, ref := range acked {
+		if _, ok := all[ref]; !ok {
+			t.Errorf("acknowledged create %s is gone", ref)
+		}
+	}
+	recv.waitDelivered(t, acked, 60*time.Second)
+	time.Sleep(time.Second)
+	delivered, duplicates := recv.tally(acked)
+	if duplicates != 0 {
+		t.Errorf("%d notifies acknowledged more than once", duplicates)
+	}
+	t.Logf("rolling restart: creates acknowledged %d, found %d, delivered %d, duplicates %d", len(acked), len(all), delivered, duplicates)
 }
