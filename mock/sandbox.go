@@ -32,6 +32,9 @@ type Options struct {
 	// New. The sandbox closes the store when it is closed; when New fails,
 	// the store is the caller's to close.
 	Store store.Store
+	// StoreName names the store for GET /_sandbox/stats: "memory",
+	// "bbolt", "postgresql"; "memory" when Store is nil.
+	StoreName string
 	// Clock drives the payments' lifecycle: expiry, timelines, notify
 	// delays and retries. A real clock at speed 1 when nil.
 	Clock *SandboxClock
@@ -120,6 +123,7 @@ type Sandbox struct {
 	channelCodes string          // active codes, for error messages
 	channelsData json.RawMessage // Get Available Payment's data, encoded once
 	store        store.Store
+	storeName    string
 	shared       store.Shared // the store, when several replicas share it (shared.go); nil otherwise
 	timers       *timers      // runs a shared store's due events; nil otherwise
 	clocks       *clocks      // the global clock and merchants' own, with their schedulers
@@ -162,6 +166,7 @@ func New(opts Options) (*Sandbox, error) {
 		settings:   cfg.Settings,
 		channels:   make(map[string]*Channel, len(cfg.Channels)),
 		store:      opts.Store,
+		storeName:  opts.StoreName,
 		wallNow:    opts.WallNow,
 		dest:       newDestGen(opts.Seed),
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
@@ -171,7 +176,7 @@ func New(opts Options) (*Sandbox, error) {
 		defaultPol: delivery.DefaultPolicy(),
 	}
 	if s.store == nil {
-		s.store = memstore.New()
+		s.store, s.storeName = memstore.New(), "memory"
 	}
 	if opts.Clock == nil {
 		opts.Clock, _ = NewSandboxClock(ClockReal, 1)

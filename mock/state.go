@@ -270,6 +270,7 @@ func adHocPolicy(tx *store.Transaction, in *adHoc, p delivery.Policy, note *noti
 // since the start (or the last reset), evicted payments and attempts
 // included: a load test reads them after the fact.
 type stats struct {
+	Store        string           `json:"store,omitempty"` // memory, bbolt or postgresql
 	Transactions map[string]int   `json:"transactions"` // by status
 	Attempts     map[string]int   `json:"attempts"`     // delivery attempts by outcome
 	Backlog      delivery.Backlog `json:"backlog"`
@@ -289,7 +290,7 @@ func (s *Sandbox) stats(ctx context.Context) (stats, error) {
 	if err != nil {
 		return stats{}, err
 	}
-	return stats{Transactions: txs, Attempts: as, Backlog: s.notifier.Backlog(), Retention: rv}, nil
+	return stats{Store: s.storeName, Transactions: txs, Attempts: as, Backlog: s.notifier.Backlog(), Retention: rv}, nil
 }
 
 type clockJSON struct {
