@@ -225,6 +225,14 @@ func TestReplicasDeliverOnce(t *testing.T) {
 		t.Errorf("%d notifies acknowledged more than once", duplicates)
 	}
 	journalAgrees(t, b.base, acked)
+	var st struct {
+		Store    string
+		Attempts map[string]int
+	}
+	getJSON(t, a.base+"/_sandbox/stats", &st)
+	if st.Store != "postgresql" || st.Attempts["delivered"] != creates {
+		t.Errorf("stats through A: store %q, %d delivered; want postgresql, %d (both replicas' attempts)", st.Store, st.Attempts["delivered"], creates)
+	}
 	t.Logf("creates acknowledged %d in %s, delivered %d in %s, duplicates %d",
 		len(acked), createdIn.Round(time.Millisecond), delivered, deliveredIn.Round(time.Millisecond), duplicates)
 
