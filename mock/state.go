@@ -271,8 +271,8 @@ func adHocPolicy(tx *store.Transaction, in *adHoc, p delivery.Policy, note *noti
 // included: a load test reads them after the fact.
 type stats struct {
 	Store        string           `json:"store,omitempty"` // memory, bbolt or postgresql
-	Transactions map[string]int   `json:"transactions"` // by status
-	Attempts     map[string]int   `json:"attempts"`     // delivery attempts by outcome
+	Transactions map[string]int   `json:"transactions"`    // by status
+	Attempts     map[string]int   `json:"attempts"`        // delivery attempts by outcome
 	Backlog      delivery.Backlog `json:"backlog"`
 	Retention    retentionView    `json:"retention"`
 }
