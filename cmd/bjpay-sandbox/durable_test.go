@@ -62,7 +62,7 @@ func startDurableLimited(t *testing.T, bin, dir, scenarioFile string, fileBlocks
 // startServe starts `serve` on a free loopback port, on a real clock, with
 // the flags given, and waits for its health check; fileBlocks as in
 // startDurableLimited.
-func startServe(t *testing.T, bin string, fileBlocks int, flags ...string) *durableServer {
+func startServe(t testing.TB, bin string, fileBlocks int, flags ...string) *durableServer {
 	t.Helper()
 	addr := freeAddr(t)
 	s := &durableServer{base: "http://" + addr, stderr: new(bytes.Buffer), done: make(chan struct{})}

@@ -41,7 +41,7 @@ const replicaScenarios = `scenarios:
 `
 
 // startReplica starts a replica of serve on database dsn.
-func startReplica(t *testing.T, bin, dsn string) *durableServer {
+func startReplica(t testing.TB, bin, dsn string) *durableServer {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "replicas.yaml")
 	if err := os.WriteFile(file, []byte(replicaScenarios), 0o600); err != nil {
@@ -409,4 +409,74 @@ func TestReplicasRollingRestart(t *testing.T) {
 		t.Errorf("%d notifies acknowledged more than once", duplicates)
 	}
 	t.Logf("rolling restart: creates acknowledged %d, found %d, delivered %d, duplicates %d", len(acked), len(all), delivered, duplicates)
+}
+
+// BenchmarkReplicasCreate: acknowledged creates per second through two
+// replicas on one PostgreSQL (each create committed before it is
+// answered), 32 clients spread over both, every payment paid at once and
+// notified to a loopback receiver; p99 in ms, and notifies delivered per
+// second (until the last is acknowledged). Not a timed test: see
+// PERFORMANCE.md.
+//
+//	eval "$(.ci/postgres start)"
+//	go test -run '^$' -bench BenchmarkReplicasCreate -benchtime 5000x ./cmd/bjpay-sandbox
+func BenchmarkReplicasCreate(b *testing.B) {
+	bin, dsn := buildCLI(b), pgtest.DSN(b)
+	x, y := startReplica(b, bin, dsn), startReplica(b, bin, dsn)
+	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer recv.Close()
+	bases := []string{x.base, y.base}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var (
+		next atomic.Int64
+		mu   sync.Mutex
+		lat  []time.Duration
+		wg   sync.WaitGroup
+	)
+	b.ResetTimer()
+	start := time.Now()
+	for range 32 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > b.N {
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.Do(createRequest(bases[i%2], replicaID, replicaSecret, fmt.Sprintf("PAY-bench-%d", i), recv.URL))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("create: HTTP %d", resp.StatusCode)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	created := time.Since(start)
+	b.StopTimer()
+	var st struct{ Attempts map[string]int }
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := client.Get(x.base + "/_sandbox/stats")
+		if err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+		}
+		if st.Attempts["delivered"] >= b.N || time.Now().After(deadline) {
+			break
+		}
+	}
+	notified := time.Since(start)
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/created.Seconds(), "creates/s")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(st.Attempts["delivered"])/notified.Seconds(), "notifies/s")
 }
