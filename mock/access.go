@@ -59,6 +59,22 @@ func (ac *access) load(ctx context.Context) error {
 	return nil
 }
 
+// reload caches the stored controls afresh: on a shared store, other
+// replicas make, replace and drop them.
+func (ac *access) reload(ctx context.Context) error {
+	cs, err := ac.store.Controls(ctx)
+	if err != nil {
+		return err
+	}
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	ac.controls, ac.byDigest = map[string]store.Control{}, map[[sha256.Size]byte]string{}
+	for id, c := range cs {
+		ac.put(id, c)
+	}
+	return nil
+}
+
 // put caches c as the merchant's control; mu is held.
 func (ac *access) put(clientID string, c store.Control) {
 	if old, ok := ac.controls[clientID]; ok && old.TokenHash != "" {

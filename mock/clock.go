@@ -100,6 +100,15 @@ func (c *SandboxClock) Set(t time.Time) {
 	}
 }
 
+// restore puts the clock at now as of the wall time wall, as a shared store
+// read it: every replica's clock shows the one the store holds. Mode and
+// speed stay.
+func (c *SandboxClock) restore(now, wall time.Time) {
+	c.mu.Lock()
+	c.sim, c.wallAt = now, wall
+	c.mu.Unlock()
+}
+
 // onChange registers f to be called after every Advance and Set.
 func (c *SandboxClock) onChange(f func()) {
 	c.mu.Lock()

@@ -3,6 +3,8 @@ package mock
 import (
 	"sync"
 	"time"
+
+	"github.com/bjpay/bjpay-sandbox/mock/store"
 )
 
 // clocks are the sandbox's clocks: the global one, which every merchant
@@ -100,6 +102,31 @@ func (c *clocks) detach(clientID string) *ownClock {
 	}
 	c.own[clientID] = o
 	return o
+}
+
+// restore sets every clock as a shared store holds them (by client id, ""
+// the global one): a merchant's own clock made or moved on another
+// replica, or dropped there.
+func (c *clocks) restore(states map[string]store.Clock) {
+	if g, ok := states[""]; ok {
+		c.global.restore(g.Now, g.Wall)
+	}
+	for id, st := range states {
+		if id != "" {
+			c.detach(id).clock.restore(st.Now, st.Wall)
+		}
+	}
+	c.mu.RLock()
+	var gone []string
+	for id := range c.own {
+		if _, ok := states[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	c.mu.RUnlock()
+	for _, id := range gone {
+		c.attach(id)
+	}
 }
 
 // attach puts clientID back on the global clock, with its events.

@@ -289,6 +289,7 @@ func TestStats(t *testing.T) {
 	ok := newReceiver(t)
 	failing := newReceiver(t, 500)
 	stats := func() (s struct {
+		Store        string
 		Transactions map[string]int
 		Attempts     map[string]int
 		Backlog      struct{ Queued, Scheduled, InFlight int }
@@ -302,6 +303,9 @@ func TestStats(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
+	}
+	if got := stats().Store; got != "memory" {
+		t.Errorf("stats: store %q; want memory", got)
 	}
 	e.create(t, "ST-1", ok.URL, nil)
 	e.create(t, "ST-2", failing.URL, nil)

@@ -37,6 +37,12 @@ func idOf(tx *store.Transaction) txID {
 // plan schedules what happens to a new transaction: expiry at expiredAt,
 // and the scenario's timeline.
 func (s *Sandbox) plan(tx *store.Transaction, sc *scenarios.Scenario) {
+	if s.shared != nil {
+		// The store holds its due events (shared.go): have them looked at
+		// now, for a timeline's step at once.
+		s.timers.poke()
+		return
+	}
 	s.planExpiry(tx)
 	if sc != nil {
 		s.planSteps(tx, sc, time.Time{})
@@ -98,13 +104,18 @@ func (s *Sandbox) step(id txID, status, scenario string) {
 // stepNotify sends a notify announcing status, whatever the payment's
 // status, as its scenario's timeline says.
 func (s *Sandbox) stepNotify(id txID, status string) {
-	ctx := context.Background()
+	err := s.notifyStep(context.Background(), id, status)
+	s.retryLater(id.clientID, err, func() { s.stepNotify(id, status) })
+}
+
+// notifyStep sends the notify of a timeline step announcing status.
+func (s *Sandbox) notifyStep(ctx context.Context, id txID, status string) error {
 	tx, err := s.store.Get(ctx, id.clientID, id.ref)
 	if err != nil || tx.TransactionNumber != id.number {
-		return // reset since
+		return nil // reset since
 	}
 	_, err = s.send(ctx, &tx, tx.Notification(status), tx.Delivery)
-	s.retryLater(id.clientID, err, func() { s.stepNotify(id, status) })
+	return err
 }
 
 // replan schedules again, after a restart, what is still to happen to a
@@ -119,17 +130,24 @@ func (s *Sandbox) replan(tx *store.Transaction, now time.Time) {
 	if tx.Scenario == "" {
 		return
 	}
+	if sc := s.scenarioNamed(tx.Scenario); sc != nil {
+		skip := time.Time{}
+		if tx.Status != store.StatusPending {
+			skip = now
+		}
+		s.planSteps(tx, sc, skip)
+	}
+}
+
+// scenarioNamed is the scenario of that name in the current list, or nil.
+func (s *Sandbox) scenarioNamed(name string) *scenarios.Scenario {
 	list := *s.scenarios.Load()
 	for i := range list {
-		if list[i].Name == tx.Scenario {
-			skip := time.Time{}
-			if tx.Status != store.StatusPending {
-				skip = now
-			}
-			s.planSteps(tx, &list[i], skip)
-			return
+		if list[i].Name == name {
+			return &list[i]
 		}
 	}
+	return nil
 }
 
 // errGone: the transaction the deferred work was for was reset away.

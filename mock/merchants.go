@@ -79,6 +79,36 @@ func (ms *merchants) load(ctx context.Context) error {
 	return nil
 }
 
+// reload caches the configured merchants and the stored ones afresh: on a
+// shared store, other replicas make them, and a reset on one forgets them.
+func (ms *merchants) reload(ctx context.Context) error {
+	stored, err := ms.store.Merchants(ctx)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*merchant, len(ms.initial)+len(stored))
+	ms.mu.RLock()
+	old := ms.byID
+	ms.mu.RUnlock()
+	for _, m := range ms.initial {
+		byID[m.ClientID] = old[m.ClientID]
+	}
+	for _, m := range stored {
+		if _, configured := byID[m.ClientID]; configured {
+			continue
+		}
+		if o := old[m.ClientID]; o != nil && o.ClientSecret == m.ClientSecret {
+			byID[m.ClientID] = o // what authentication needs, computed once
+		} else {
+			byID[m.ClientID] = newMerchant(merchantOf(m))
+		}
+	}
+	ms.mu.Lock()
+	ms.byID = byID
+	ms.mu.Unlock()
+	return nil
+}
+
 func merchantOf(m store.Merchant) Merchant {
 	return Merchant{Name: m.Name, ClientID: m.ClientID, ClientSecret: m.ClientSecret, NotifyURL: m.NotifyURL}
 }

@@ -32,6 +32,9 @@ type Options struct {
 	// New. The sandbox closes the store when it is closed; when New fails,
 	// the store is the caller's to close.
 	Store store.Store
+	// StoreName names the store for GET /_sandbox/stats: "memory",
+	// "bbolt", "postgresql"; "memory" when Store is nil.
+	StoreName string
 	// Clock drives the payments' lifecycle: expiry, timelines, notify
 	// delays and retries. A real clock at speed 1 when nil.
 	Clock *SandboxClock
@@ -120,7 +123,10 @@ type Sandbox struct {
 	channelCodes string          // active codes, for error messages
 	channelsData json.RawMessage // Get Available Payment's data, encoded once
 	store        store.Store
-	clocks       *clocks // the global clock and merchants' own, with their schedulers
+	storeName    string
+	shared       store.Shared // the store, when several replicas share it (shared.go); nil otherwise
+	timers       *timers      // runs a shared store's due events; nil otherwise
+	clocks       *clocks      // the global clock and merchants' own, with their schedulers
 	notifier     *delivery.Notifier
 	defaultPol   delivery.Policy
 	wallNow      func() time.Time
@@ -160,6 +166,7 @@ func New(opts Options) (*Sandbox, error) {
 		settings:   cfg.Settings,
 		channels:   make(map[string]*Channel, len(cfg.Channels)),
 		store:      opts.Store,
+		storeName:  opts.StoreName,
 		wallNow:    opts.WallNow,
 		dest:       newDestGen(opts.Seed),
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
@@ -169,7 +176,7 @@ func New(opts Options) (*Sandbox, error) {
 		defaultPol: delivery.DefaultPolicy(),
 	}
 	if s.store == nil {
-		s.store = memstore.New()
+		s.store, s.storeName = memstore.New(), "memory"
 	}
 	if opts.Clock == nil {
 		opts.Clock, _ = NewSandboxClock(ClockReal, 1)
@@ -234,6 +241,12 @@ func New(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("new sandbox: %w", err)
 	}
 	s.merchants.init(cfg.Merchants, s.store)
+	if s.shared, _ = s.store.(store.Shared); s.shared != nil {
+		s.timers = newTimers(s)
+		if err := s.initShared(context.Background()); err != nil {
+			return nil, fmt.Errorf("new sandbox: %w", err)
+		}
+	}
 	if err := s.takeUp(context.Background()); err != nil {
 		return nil, fmt.Errorf("new sandbox: %w", err)
 	}
@@ -249,6 +262,9 @@ func (s *Sandbox) takeUp(ctx context.Context) error {
 	}
 	if err := s.access.load(ctx); err != nil {
 		return fmt.Errorf("stored tokens and relays: %w", err)
+	}
+	if s.shared != nil {
+		return nil // what is due, any replica claims from the store
 	}
 	txs, _, err := s.store.List(ctx, store.Filter{})
 	if err != nil {
@@ -270,6 +286,7 @@ func (s *Sandbox) takeUp(ctx context.Context) error {
 // retention keeps no more is evicted. Handler serves before Start too.
 func (s *Sandbox) Start() {
 	s.clocks.start()
+	s.timers.start()
 	s.notifier.Start()
 	s.sweeper.start()
 }
@@ -282,6 +299,7 @@ func (s *Sandbox) Start() {
 func (s *Sandbox) Close(ctx context.Context) {
 	s.closeOnce.Do(func() {
 		s.sweeper.close()
+		s.timers.close()
 		s.clocks.close()
 		s.notifier.Close(ctx) // relayed attempts in flight still reach their listeners
 		s.listeners.closeAll(listen.CloseGoingAway, "the sandbox is stopping")

@@ -46,6 +46,10 @@ func (s *Sandbox) Deliveries(clientID, ref string) []delivery.Attempt {
 // was due: one advance runs every retry of the chain that falls within it
 // (each delivered by the workers, after the advance answers).
 func (s *Sandbox) AdvanceClock(d time.Duration) {
+	if s.shared != nil {
+		s.moveClock("", d, time.Time{})
+		return
+	}
 	s.clocks.global.Advance(d)
 	s.clocks.runDue("")
 }
@@ -53,6 +57,10 @@ func (s *Sandbox) AdvanceClock(d time.Duration) {
 // SetClock puts the global clock at t and returns once everything that
 // became due has run.
 func (s *Sandbox) SetClock(t time.Time) {
+	if s.shared != nil {
+		s.moveClock("", 0, t)
+		return
+	}
 	s.clocks.global.Set(t)
 	s.clocks.runDue("")
 }
@@ -61,6 +69,10 @@ func (s *Sandbox) SetClock(t time.Time) {
 // advance or set gives it a clock of its own, from then on apart from the
 // global one. Only its payments' expiries, timelines and retries follow.
 func (s *Sandbox) AdvanceMerchantClock(clientID string, d time.Duration) {
+	if s.shared != nil {
+		s.moveClock(clientID, d, time.Time{})
+		return
+	}
 	o := s.clocks.detach(clientID)
 	o.clock.Advance(d)
 	o.sched.runDue()
@@ -69,6 +81,10 @@ func (s *Sandbox) AdvanceMerchantClock(clientID string, d time.Duration) {
 // SetMerchantClock puts the merchant's own clock at t (see
 // AdvanceMerchantClock).
 func (s *Sandbox) SetMerchantClock(clientID string, t time.Time) {
+	if s.shared != nil {
+		s.moveClock(clientID, 0, t)
+		return
+	}
 	o := s.clocks.detach(clientID)
 	o.clock.Set(t)
 	o.sched.runDue()
@@ -76,6 +92,13 @@ func (s *Sandbox) SetMerchantClock(clientID string, t time.Time) {
 
 // ResetMerchantClock puts the merchant back on the global clock.
 func (s *Sandbox) ResetMerchantClock(clientID string) {
+	if s.shared != nil {
+		if err := s.shared.DropClock(context.Background(), clientID); err != nil {
+			s.log.Error("store failed", "what", "reset the clock", "clientId", clientID, "error", err)
+		}
+		s.afterClock(clientID)
+		return
+	}
 	s.clocks.attach(clientID)
 	s.clocks.runDue(clientID)
 }
@@ -111,6 +134,9 @@ func (s *Sandbox) Reset() error {
 	s.clocks.global.Set(s.wallNow())
 	if err != nil {
 		return s.storeFailed("reset its store", err)
+	}
+	if s.shared != nil {
+		s.refreshShared(true) // the store's clocks, as its Reset left them
 	}
 	return nil
 }
@@ -244,8 +270,9 @@ func adHocPolicy(tx *store.Transaction, in *adHoc, p delivery.Policy, note *noti
 // since the start (or the last reset), evicted payments and attempts
 // included: a load test reads them after the fact.
 type stats struct {
-	Transactions map[string]int   `json:"transactions"` // by status
-	Attempts     map[string]int   `json:"attempts"`     // delivery attempts by outcome
+	Store        string           `json:"store,omitempty"` // memory, bbolt or postgresql
+	Transactions map[string]int   `json:"transactions"`    // by status
+	Attempts     map[string]int   `json:"attempts"`        // delivery attempts by outcome
 	Backlog      delivery.Backlog `json:"backlog"`
 	Retention    retentionView    `json:"retention"`
 }
@@ -263,7 +290,7 @@ func (s *Sandbox) stats(ctx context.Context) (stats, error) {
 	if err != nil {
 		return stats{}, err
 	}
-	return stats{Transactions: txs, Attempts: as, Backlog: s.notifier.Backlog(), Retention: rv}, nil
+	return stats{Store: s.storeName, Transactions: txs, Attempts: as, Backlog: s.notifier.Backlog(), Retention: rv}, nil
 }
 
 type clockJSON struct {

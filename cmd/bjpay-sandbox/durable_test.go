@@ -56,10 +56,17 @@ func startDurable(t *testing.T, bin, dir, scenarioFile string) *durableServer {
 // with EFBIG, as they would on a full disk.
 func startDurableLimited(t *testing.T, bin, dir, scenarioFile string, fileBlocks int) *durableServer {
 	t.Helper()
+	return startServe(t, bin, fileBlocks, "--data-dir", dir, "--scenarios", scenarioFile)
+}
+
+// startServe starts `serve` on a free loopback port, on a real clock, with
+// the flags given, and waits for its health check; fileBlocks as in
+// startDurableLimited.
+func startServe(t testing.TB, bin string, fileBlocks int, flags ...string) *durableServer {
+	t.Helper()
 	addr := freeAddr(t)
 	s := &durableServer{base: "http://" + addr, stderr: new(bytes.Buffer), done: make(chan struct{})}
-	args := []string{"serve", "--addr", addr, "--data-dir", dir, "--clock", "real",
-		"--scenarios", scenarioFile, "--log-level", "warn", "--seed", "7"}
+	args := append([]string{"serve", "--addr", addr, "--clock", "real", "--log-level", "warn", "--seed", "7"}, flags...)
 	s.cmd = exec.Command(bin, args...)
 	if fileBlocks > 0 {
 		s.cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -f %d && exec "$0" "$@"`, fileBlocks), bin}, args...)...)

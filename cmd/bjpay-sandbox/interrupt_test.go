@@ -17,7 +17,7 @@ import (
 
 // buildCLI builds the real binary, as the tests that signal or restart it
 // need; CGO_ENABLED=0 in every one of them, so the build cache serves all.
-func buildCLI(t *testing.T) string {
+func buildCLI(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "bjpay-sandbox")
 	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")

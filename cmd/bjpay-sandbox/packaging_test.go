@@ -316,6 +316,7 @@ func checkCompose(t *testing.T, img builtImage) {
 		return s
 	}
 	sandbox, merchant, conformance := svc("sandbox"), svc("demo-merchant"), svc("conformance")
+	checkComposeReplicas(t)
 	env := func(s types.ServiceConfig, k string) string {
 		if v := s.Environment[k]; v != nil {
 			return *v
@@ -490,4 +491,49 @@ func orDefault(cmd, def []string) []string {
 		return def
 	}
 	return cmd
+}
+
+// checkComposeReplicas checks the replicas profile of docker-compose.yml:
+// two replicas on the one PostgreSQL service, started once it is healthy,
+// each published on its own loopback port, and serve takes their flags.
+func checkComposeReplicas(t *testing.T) {
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(repoRoot, "docker-compose.yml")},
+		cli.WithWorkingDirectory(repoRoot), cli.WithProfiles([]string{"replicas"}), cli.WithOsEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("docker-compose.yml, profile replicas: %v", err)
+	}
+	var dsn string
+	ports := map[string]bool{}
+	for _, name := range []string{"replica-a", "replica-b"} {
+		s, err := p.GetService(name)
+		if err != nil {
+			t.Fatalf("docker-compose.yml, profile replicas: %v", err)
+		}
+		db := s.Environment["BJPAY_SANDBOX_DATABASE"]
+		if db == nil || !strings.Contains(*db, "@postgres:5432/") || dsn != "" && *db != dsn {
+			t.Errorf("%s: BJPAY_SANDBOX_DATABASE %v; want the postgres service's database, the same for both", name, db)
+		} else {
+			dsn = *db
+		}
+		if dep, ok := s.DependsOn["postgres"]; !ok || dep.Condition != "service_healthy" {
+			t.Errorf("%s: depends_on %+v; want postgres, healthy", name, s.DependsOn)
+		}
+		if len(s.Ports) != 1 || s.Ports[0].HostIP != "127.0.0.1" || ports[s.Ports[0].Published] {
+			t.Errorf("%s: ports %+v; want one of its own, on the host's loopback", name, s.Ports)
+		} else {
+			ports[s.Ports[0].Published] = true
+		}
+		for k, v := range s.Environment {
+			if strings.HasPrefix(k, "BJPAY_SANDBOX_") && v != nil && k != "BJPAY_SANDBOX_DATABASE" {
+				t.Setenv(k, *v)
+			}
+		}
+		if code, _, stderr := runCLI(t, "serve", "--help"); code != 0 {
+			t.Errorf("%s: serve with its environment: exit %d\n%s", name, code, stderr)
+		}
+	}
 }

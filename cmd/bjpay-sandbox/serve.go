@@ -215,11 +215,11 @@ func newServer(o serveOptions, stderr io.Writer) (*server, error) {
 	if o.database != "" && o.dataDir != "" {
 		return nil, usagef("Run 'bjpay-sandbox serve --help' for the flags.", "--database and --data-dir are two places to keep the state; give one")
 	}
-	st, state, err := openStore(o.dataDir, o.database)
+	st, kind, state, err := openStore(o.dataDir, o.database)
 	if err != nil {
 		return nil, err
 	}
-	sb, err := mock.New(mock.Options{Config: cfg, Store: st, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
+	sb, err := mock.New(mock.Options{Config: cfg, Store: st, StoreName: kind, Seed: seed, PublicURL: o.publicURL, Logger: log, Clock: clock,
 		Scenarios: user, NotifyWorkers: o.workers, NoSandboxHeaders: o.noDebugHdrs, ExposeControl: o.exposeCtl,
 		AdminToken: o.adminToken, NotifyAllow: o.notifyAllow, MaxPendingNotifies: o.maxPending,
 		AllowHosts: o.allowHosts, TrustedProxies: o.proxies, Retention: o.retention})
@@ -326,25 +326,25 @@ func clockLine(c *mock.SandboxClock) string {
 
 // openStore opens the store the sandbox keeps its state in: PostgreSQL at
 // database, a bbolt file in dataDir, or memory; state names it for the
-// banner (a database's password redacted).
-func openStore(dataDir, database string) (st store.Store, state string, err error) {
+// banner (a database's password redacted), kind for GET /_sandbox/stats.
+func openStore(dataDir, database string) (st store.Store, kind, state string, err error) {
 	if database != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		ps, err := pgstore.Open(ctx, database)
 		if err != nil {
-			return nil, "", fmt.Errorf("--database: %w", err)
+			return nil, "", "", fmt.Errorf("--database: %w", err)
 		}
-		return ps, ps.Name() + " (PostgreSQL, shared by every replica on it)", nil
+		return ps, "postgresql", ps.Name() + " (PostgreSQL, shared by every replica on it)", nil
 	}
 	if dataDir == "" {
-		return memstore.New(), "in memory (lost at exit; --data-dir DIR keeps it)", nil
+		return memstore.New(), "memory", "in memory (lost at exit; --data-dir DIR keeps it)", nil
 	}
 	bs, err := boltstore.Open(dataDir)
 	if err != nil {
-		return nil, "", fmt.Errorf("--data-dir %s: %w", dataDir, err)
+		return nil, "", "", fmt.Errorf("--data-dir %s: %w", dataDir, err)
 	}
-	return bs, bs.Path() + " (durable)", nil
+	return bs, "bbolt", bs.Path() + " (durable)", nil
 }
 
 // retentionLine says, for the banner, what the sandbox keeps and what it

@@ -96,6 +96,9 @@ type Record struct {
 	Key      string              `json:"key"` // the merchant's signing key
 	Note     notify.Notification `json:"note"`
 	Policy   Policy              `json:"policy"`
+	// Claimed is when this process took the lease of the next attempt,
+	// on a Claimer store (wall time); zero when it holds none. Not stored.
+	Claimed time.Time `json:"-"`
 }
 
 // Attempt is one delivery attempt of a notify, as the journal records it.
@@ -133,6 +136,35 @@ type Store interface {
 	// once the delivery is finished.
 	RecordAttempt(ctx context.Context, a Attempt, pending *Record) error
 }
+
+// Claimer is a Store several processes share (pgstore): the next attempt
+// of each pending delivery is claimed by one of them at a time, for a
+// lease, so none sends an attempt another holds, and one that dies holding
+// it loses nothing: once the lease is over, another claims it. A notifier
+// on a Claimer schedules nothing in memory: due times live in the store,
+// and it claims what is due while it has idle workers.
+type Claimer interface {
+	Store
+	// Claim leases to this process up to n deliveries whose next attempt
+	// is due (by their merchant's sandbox time) and which nobody holds,
+	// each for Lease of its policy, and returns them, Claimed set. A
+	// record committed with Claimed set is leased to this process as it
+	// is committed.
+	Claim(ctx context.Context, n int) ([]Record, error)
+	// Renew extends this process's lease of r, or takes it anew if it ran
+	// out and nobody made an attempt since; false when another holds it
+	// or made the attempt.
+	Renew(ctx context.Context, r Record) (bool, error)
+}
+
+// Lease is how long a claim of an attempt under p lasts: the attempt's
+// timeout and LeaseMargin. [sandbox] A replica killed mid-attempt delays
+// that attempt by at most this.
+func Lease(p Policy) time.Duration { return p.Timeout + LeaseMargin }
+
+// LeaseMargin is what a lease adds to the attempt's timeout: time to sign
+// the notify and commit the journal entry.
+const LeaseMargin = 5 * time.Second
 
 // Clocks tell the sandbox time of each merchant (merchants may have clocks
 // of their own) and run a function at one.

@@ -51,6 +51,9 @@ type Notifier struct {
 	policy         outboundPolicy
 	relay          Relay
 	workers        int
+	claimer        Claimer       // the store, when several processes share it; nil otherwise
+	wake           chan struct{} // buffered 1: claim now
+	stopClaims     chan struct{}
 
 	mu      sync.Mutex
 	ready   *sync.Cond
@@ -124,17 +127,25 @@ func New(o Options) (*Notifier, error) {
 		workers:        o.Workers,
 		waiting:        map[*delivery]bool{},
 		epochs:         map[string]uint64{},
+		wake:           make(chan struct{}, 1),
+		stopClaims:     make(chan struct{}),
 	}
+	n.claimer, _ = o.Store.(Claimer)
 	n.ready = sync.NewCond(&n.mu)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	return n, nil
 }
 
-// Start starts the workers. Close stops them.
+// Start starts the workers, and on a Claimer store the loop that claims
+// due attempts. Close stops them.
 func (n *Notifier) Start() {
 	for range n.workers {
 		n.wg.Add(1)
 		go n.work()
+	}
+	if n.claimer != nil {
+		n.wg.Add(1)
+		go n.claimLoop()
 	}
 }
 
@@ -144,9 +155,15 @@ func (n *Notifier) Start() {
 func (n *Notifier) Prepare(clientID, url, key string, note notify.Notification, p Policy) []Record {
 	due := n.clocks.Now(clientID).Add(p.Delay)
 	rs := make([]Record, 1+max(p.Duplicates, 0))
+	var claimed time.Time
+	if n.claimer != nil && p.Delay <= 0 {
+		// Due at once: this process makes the first attempt, leased to it
+		// as the records are committed, with no wait for a claim.
+		claimed = n.wallNow()
+	}
 	for i := range rs {
 		rs[i] = Record{ID: "dlv_" + strconv.FormatUint(n.store.NextDeliveryID(), 10), Due: due,
-			ClientID: clientID, URL: url, Key: key, Note: note, Policy: p}
+			ClientID: clientID, URL: url, Key: key, Note: note, Policy: p, Claimed: claimed}
 	}
 	return rs
 }
@@ -161,6 +178,8 @@ func (n *Notifier) Send(rs []Record) {
 		d := &delivery{Record: r, gen: n.gen, epoch: n.epochs[r.ClientID]}
 		n.mu.Unlock()
 		switch {
+		case n.claimer != nil && r.Claimed.IsZero():
+			// Due later: whichever process is alive then claims it.
 		case r.URL == "" && !n.relays(r.ClientID):
 			n.record(d, Attempt{Attempt: r.Attempts + 1, SentAt: n.wallNow(), Outcome: OutcomeNoURL, Error: noURL}, nil)
 		case r.Due.After(n.clocks.Now(r.ClientID)):
@@ -191,8 +210,12 @@ func (n *Notifier) enqueue(d *delivery) {
 	n.ready.Signal()
 }
 
-// later schedules d's next attempt at its due time.
+// later schedules d's next attempt at its due time; on a Claimer store,
+// the store holds it and the claim loop takes it when due.
 func (n *Notifier) later(d *delivery) {
+	if n.claimer != nil {
+		return
+	}
 	n.mu.Lock()
 	if n.stale(d) {
 		n.mu.Unlock()
@@ -264,6 +287,9 @@ func (n *Notifier) Backlog() Backlog {
 // attempt sends d once, with a fresh X-Request-Time and signature, and
 // records the result; a failure schedules the next attempt or gives up.
 func (n *Notifier) attempt(d *delivery) {
+	if n.claimer != nil && !n.holds(d) {
+		return // another process has it
+	}
 	p := &d.Policy
 	a := Attempt{Attempt: d.Attempts + 1, URL: d.URL}
 	sn := notify.Sign(d.Note, d.Key, n.wallNow().Add(p.TimeOffset), p.Variant)
@@ -477,6 +503,9 @@ func (n *Notifier) DiscardMerchant(clientID string) {
 // for every notify. Close may be called before Start, and twice.
 func (n *Notifier) Close(ctx context.Context) {
 	n.mu.Lock()
+	if !n.closed {
+		close(n.stopClaims)
+	}
 	n.closed = true
 	queued, waiting := n.queue, n.waiting
 	n.queue, n.waiting = nil, map[*delivery]bool{}

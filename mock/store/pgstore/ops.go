@@ -35,11 +35,17 @@ func (s *Store) Create(ctx context.Context, tx *store.Transaction) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO transactions (seq, client_id, reference, number, status, created_at, expired_at, record, journal_from)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM journal_id_seq)
+	// Its next event: its expiry, or at once when a scenario's timeline
+	// is to run (the replica that runs it finds the step's time).
+	next := tx.ExpiredAt
+	if tx.Scenario != "" {
+		next = tx.CreatedAt
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO transactions (seq, client_id, reference, number, status, created_at, expired_at, record, journal_from, next_at)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM journal_id_seq), $9
 		FROM nextval('change_seq')
 		ON CONFLICT (client_id, reference) DO NOTHING`,
-		int64(seq), tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber, tx.Status, tx.CreatedAt, tx.ExpiredAt, rec)
+		int64(seq), tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber, tx.Status, tx.CreatedAt, tx.ExpiredAt, rec, next)
 	if err != nil {
 		return err
 	}
@@ -181,11 +187,13 @@ func (s *Store) Update(ctx context.Context, clientID, ref string, change func(*s
 		if err != nil {
 			return err
 		}
-		if _, err := dbtx.Exec(ctx, "UPDATE transactions SET status = $3, record = $4, changed_at = now() WHERE client_id = $1 AND reference = $2",
-			clientID, ref, next.Status, rec); err != nil {
+		// A final payment without a timeline has no event to come.
+		if _, err := dbtx.Exec(ctx, `UPDATE transactions SET status = $3, record = $4, changed_at = now(),
+			next_at = CASE WHEN $3 <> 'PENDING' AND $5 = '' THEN NULL ELSE next_at END WHERE client_id = $1 AND reference = $2`,
+			clientID, ref, next.Status, rec, next.Scenario); err != nil {
 			return err
 		}
-		if err := putDeliveries(ctx, dbtx, rs); err != nil {
+		if err := putDeliveries(ctx, dbtx, s.owner, rs); err != nil {
 			return err
 		}
 		if _, err := dbtx.Exec(ctx, "SELECT nextval('change_seq')"); err != nil {
@@ -202,15 +210,21 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-func putDeliveries(ctx context.Context, q querier, rs []delivery.Record) error {
+// putDeliveries writes the records; one Claimed is leased to owner as it
+// is written, the others are released (a finished attempt's next one is
+// anyone's).
+func putDeliveries(ctx context.Context, q querier, owner string, rs []delivery.Record) error {
 	for i := range rs {
 		rec, err := json.Marshal(&rs[i])
 		if err != nil {
 			return err
 		}
-		if _, err := q.Exec(ctx, `INSERT INTO deliveries (id, client_id, reference, due_at, record) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, record = excluded.record`,
-			rs[i].ID, rs[i].ClientID, rs[i].Note.ReferenceNumber, rs[i].Due, rec); err != nil {
+		if _, err := q.Exec(ctx, `INSERT INTO deliveries (id, client_id, reference, due_at, record, lease_ns, lease_owner, lease_until)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN clock_timestamp() + $9::float8 / 1000 * interval '1 microsecond' END)
+			ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, record = excluded.record,
+				lease_ns = excluded.lease_ns, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until`,
+			rs[i].ID, rs[i].ClientID, rs[i].Note.ReferenceNumber, rs[i].Due, rec,
+			int64(delivery.Lease(rs[i].Policy)), owner, !rs[i].Claimed.IsZero(), float64(delivery.Lease(rs[i].Policy))); err != nil {
 			return err
 		}
 	}
@@ -219,7 +233,7 @@ func putDeliveries(ctx context.Context, q querier, rs []delivery.Record) error {
 
 // AddDeliveries commits the records.
 func (s *Store) AddDeliveries(ctx context.Context, rs []delivery.Record) error {
-	return pgx.BeginFunc(ctx, s.pool, func(dbtx pgx.Tx) error { return putDeliveries(ctx, dbtx, rs) })
+	return pgx.BeginFunc(ctx, s.pool, func(dbtx pgx.Tx) error { return putDeliveries(ctx, dbtx, s.owner, rs) })
 }
 
 // Pending returns the deliveries not finished.
@@ -263,7 +277,9 @@ func (s *Store) RecordAttempt(ctx context.Context, a delivery.Attempt, pending *
 			return err
 		}
 		if pending != nil {
-			return putDeliveries(ctx, dbtx, []delivery.Record{*pending})
+			next := *pending
+			next.Claimed = time.Time{} // the attempt is over: the lease ends
+			return putDeliveries(ctx, dbtx, s.owner, []delivery.Record{next})
 		}
 		_, err := dbtx.Exec(ctx, "DELETE FROM deliveries WHERE id = $1", a.DeliveryID)
 		return err
@@ -406,7 +422,11 @@ func (s *Store) Controls(ctx context.Context) (map[string]store.Control, error) 
 
 // Reset empties every table; sequences go on.
 func (s *Store) Reset(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, "TRUNCATE transactions, journal, deliveries, merchants, evicted, controls; SELECT nextval('change_seq')")
+	// The clocks too: merchants' own are forgotten, the global one goes
+	// back to wall time.
+	_, err := s.pool.Exec(ctx, `TRUNCATE transactions, journal, deliveries, merchants, evicted, controls;
+		DELETE FROM clocks WHERE client_id <> ''; UPDATE clocks SET sim = clock_timestamp(), wall_at = clock_timestamp();
+		SELECT nextval('change_seq')`)
 	return err
 }
 
@@ -414,7 +434,7 @@ func (s *Store) Reset(ctx context.Context) error {
 // deliveries.
 func (s *Store) ResetMerchant(ctx context.Context, clientID string) error {
 	return pgx.BeginFunc(ctx, s.pool, func(dbtx pgx.Tx) error {
-		for _, table := range []string{"transactions", "journal", "deliveries"} {
+		for _, table := range []string{"transactions", "journal", "deliveries", "clocks"} {
 			if _, err := dbtx.Exec(ctx, "DELETE FROM "+table+" WHERE client_id = $1", clientID); err != nil {
 				return err
 			}

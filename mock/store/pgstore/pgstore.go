@@ -11,9 +11,12 @@ package pgstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +31,7 @@ type Store struct {
 	name    string // the database, password redacted
 	schema  int
 	version atomic.Uint64 // the last change count read, for Version
+	owner   string        // this replica, as leases name it
 
 	txSeq, dlvSeq block
 }
@@ -58,10 +62,19 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("database %s: %w", Redact(dsn), err)
 	}
-	s := &Store{pool: pool, name: Redact(dsn), schema: v}
+	s := &Store{pool: pool, name: Redact(dsn), schema: v, owner: ownerName()}
 	s.txSeq = block{pool: pool, sequence: "tx_seq"}
 	s.dlvSeq = block{pool: pool, sequence: "delivery_seq"}
 	return s, nil
+}
+
+// ownerName names this replica in the leases it takes: host, process and
+// a random part (a restarted replica is another owner).
+func ownerName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // Name is the database, its password redacted, for the banner.
