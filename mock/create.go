@@ -111,7 +111,7 @@ func (s *Sandbox) create(ctx context.Context, m *merchant, req *createRequest, p
 	created := *tx // the answer: as created, whatever happens to tx once the store has it
 	switch err := s.store.Create(ctx, tx); {
 	case errors.Is(err, store.ErrConflict): // lost a race with a create of the same reference
-		return store.Transaction{}, codeErr(CodeInvalidReference, "referenceNumber %q was already used by this merchant; expected a new one", v.ref)
+		return store.Transaction{}, errUsed(v.ref)
 	case err != nil:
 		return store.Transaction{}, s.storeFailed("save payment "+v.ref, err)
 	}

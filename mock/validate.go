@@ -31,6 +31,28 @@ type validated struct {
 // its documented code. [sandbox] The order and the exact rules are the
 // sandbox's reading of the codes' descriptions (see the README).
 func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, error) {
+	if s.shared == nil {
+		return s.validateFields(m, req, true)
+	}
+	// [sandbox] On a shared store, whether the reference was used is a
+	// round trip to the database. A valid create leaves it to the insert,
+	// whose constraint answers 14 all the same (create.go); only a create
+	// refused for a field checked after the reference asks, so that 14
+	// still comes first in BJPAY's order.
+	v, err := s.validateFields(m, req, false)
+	if err != nil && v.ref != "" && s.store.Used(m.ClientID, v.ref) {
+		return v, errUsed(v.ref)
+	}
+	return v, err
+}
+
+func errUsed(ref string) error {
+	return codeErr(CodeInvalidReference, "referenceNumber %q was already used by this merchant; expected a new one", ref)
+}
+
+// validateFields checks the fields in BJPAY's order; checkUsed says
+// whether to ask the store if the reference was used.
+func (s *Sandbox) validateFields(m *merchant, req *createRequest, checkUsed bool) (validated, error) {
 	var v validated
 
 	// 13: paymentCode names an active channel.
@@ -60,8 +82,8 @@ func (s *Sandbox) validate(m *merchant, req *createRequest) (validated, error) {
 	case strings.Trim(f.S, ".") == "":
 		// "." and ".." cannot be inquired: URL paths resolve them away.
 		return v, codeErr(CodeInvalidReference, "referenceNumber %q is only dots; expected at least one letter or digit", f.S)
-	case s.store.Used(m.ClientID, f.S):
-		return v, codeErr(CodeInvalidReference, "referenceNumber %q was already used by this merchant; expected a new one", f.S)
+	case checkUsed && s.store.Used(m.ClientID, f.S):
+		return v, errUsed(f.S)
 	}
 	v.ref = f.S
 
