@@ -446,7 +446,9 @@ func BenchmarkReplicasCreate(b *testing.B) {
 		start func(b *testing.B) []string // the replicas' base URLs
 	}{
 		{"memory", func(b *testing.B) []string { return []string{startScenarioServe(b, bin).base} }},
-		{"bbolt", func(b *testing.B) []string { return []string{startScenarioServe(b, bin, "--data-dir", b.TempDir()).base} }},
+		{"bbolt", func(b *testing.B) []string {
+			return []string{startScenarioServe(b, bin, "--data-dir", b.TempDir()).base}
+		}},
 		{"postgresql-2-replicas", func(b *testing.B) []string {
 			dsn := pgtest.DSN(b)
 			return []string{startReplica(b, bin, dsn).base, startReplica(b, bin, dsn).base}

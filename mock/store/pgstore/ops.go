@@ -41,15 +41,11 @@ func (s *Store) Create(ctx context.Context, tx *store.Transaction) error {
 	if tx.Scenario != "" {
 		next = tx.CreatedAt
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO transactions (seq, client_id, reference, number, status, created_at, expired_at, record, journal_from, next_at)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM journal_id_seq), $9
-		FROM nextval('change_seq')
-		ON CONFLICT (client_id, reference) DO NOTHING`,
-		int64(seq), tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber, tx.Status, tx.CreatedAt, tx.ExpiredAt, rec, next)
+	inserted, err := s.creates.insert(ctx, int64(seq), tx.ClientID, tx.ReferenceNumber, tx.TransactionNumber, tx.Status, tx.CreatedAt, tx.ExpiredAt, rec, next)
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 0 {
+	if !inserted {
 		return store.ErrConflict
 	}
 	return nil

@@ -32,6 +32,7 @@ type Store struct {
 	schema  int
 	version atomic.Uint64 // the last change count read, for Version
 	owner   string        // this replica, as leases name it
+	creates *creates      // Create's shared commits
 
 	txSeq, dlvSeq block
 }
@@ -63,6 +64,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("database %s: %w", Redact(dsn), err)
 	}
 	s := &Store{pool: pool, name: Redact(dsn), schema: v, owner: ownerName()}
+	s.creates = newCreates(pool)
 	s.txSeq = block{pool: pool, sequence: "tx_seq"}
 	s.dlvSeq = block{pool: pool, sequence: "delivery_seq"}
 	return s, nil
@@ -98,11 +100,14 @@ func Redact(dsn string) string {
 	return u.String()
 }
 
-// Close closes the pool.
+// Close stops the creates' committers, then closes the pool.
 func (s *Store) Close() error {
+	s.creates.close()
 	s.pool.Close()
 	return nil
 }
+
+var errClosed = errors.New("the store is closed")
 
 // block hands out numbers from a sequence that moves 100 at a time: one
 // round trip per 100 numbers, each unique across replicas.
