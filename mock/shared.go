@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bjpay/bjpay-sandbox/mock/listen"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 )
@@ -88,15 +89,67 @@ func (t *timers) loop() {
 	defer close(t.done)
 	tick := time.NewTicker(SharedEvery)
 	defer tick.Stop()
+	held := time.NewTicker(store.ListenerLease / 3)
+	defer held.Stop()
 	for {
 		select {
 		case <-t.stop:
 			return
 		case <-tick.C:
 			t.s.refreshShared(false)
+		case <-held.C:
+			t.s.renewListeners()
 		case <-t.wake:
 		}
 		t.s.runTimers("")
+	}
+}
+
+// The listeners' holders: the replica a merchant's listener is connected
+// to is recorded in the store, so that only it claims the merchant's
+// attempts (delivery.Router) and the others do not journal them
+// listener-offline. [sandbox] As in one process, the newest listener of a
+// merchant wins: a replica that finds its hold taken by another closes
+// its own listener with listen.CloseReplaced.
+
+// holdListener records, on a shared store, that this replica holds
+// clientID's listener; the store's failure refuses the listener.
+func (s *Sandbox) holdListener(ctx context.Context, clientID string) error {
+	if s.shared == nil {
+		return nil
+	}
+	if err := s.shared.HoldListener(ctx, clientID); err != nil {
+		return s.storeFailed("record the listener of merchant "+clientID, err)
+	}
+	return nil
+}
+
+// dropListener ends this replica's hold of clientID's listener once no
+// listener of the merchant is connected here.
+func (s *Sandbox) dropListener(clientID string) {
+	if s.shared == nil || s.listeners.get(clientID) != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.shared.DropListener(ctx, clientID); err != nil {
+		s.log.Error("store failed", "what", "drop the listener of merchant "+clientID, "error", err)
+	}
+}
+
+// renewListeners renews the holds of the listeners connected here, and
+// closes those another replica's newer listener replaced.
+func (s *Sandbox) renewListeners() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, l := range s.listeners.all() {
+		held, err := s.shared.RenewListener(ctx, l.clientID)
+		switch {
+		case err != nil:
+			s.log.Error("store failed", "what", "renew the listener of merchant "+l.clientID, "error", err)
+		case !held:
+			l.stop(listen.CloseReplaced, "another listener of this merchant connected")
+		}
 	}
 }
 
@@ -137,6 +190,14 @@ func (s *Sandbox) refreshShared(all bool) {
 		}
 		if err := s.access.reload(ctx); err != nil {
 			s.log.Error("store read failed", "what", "tokens and relays", "error", err)
+		} else {
+			// Relay switched off through another replica: its listener
+			// here stops, as SetRelay stops it on the replica it went through.
+			for _, l := range s.listeners.all() {
+				if !s.access.relays(l.clientID) {
+					l.stop(listen.CloseRelayOff, "relay was switched off")
+				}
+			}
 		}
 	}
 }
