@@ -49,6 +49,7 @@ type timers struct {
 
 	mu          sync.Mutex // one refresh at a time
 	lastVersion uint64     // the store's version when shared state was last read
+	scenarios   int64      // the version of the stored scenarios in use; 0 for --scenarios
 }
 
 func newTimers(s *Sandbox) *timers {
@@ -188,6 +189,7 @@ func (s *Sandbox) refreshShared(all bool) {
 		if err := s.merchants.reload(ctx); err != nil {
 			s.log.Error("store read failed", "what", "merchants", "error", err)
 		}
+		s.reloadScenarios(ctx)
 		if err := s.access.reload(ctx); err != nil {
 			s.log.Error("store read failed", "what", "tokens and relays", "error", err)
 		} else {
@@ -201,6 +203,56 @@ func (s *Sandbox) refreshShared(all bool) {
 		}
 	}
 }
+
+// Scenarios loaded through the control API are stored, and every replica
+// loads them at start and when they change. [sandbox] The last loaded
+// wins, over the --scenarios a replica started with too: the database is
+// the sandbox, and replicas hold nothing of their own.
+
+// loadScenarios stores the scenarios the control API loaded, parsed from
+// yaml as list, and uses them; the store's failure leaves every replica's
+// as they were.
+func (s *Sandbox) loadScenarios(ctx context.Context, yaml []byte, list []scenarios.Scenario) error {
+	if s.shared == nil {
+		s.SetScenarios(list)
+		return nil
+	}
+	s.timers.mu.Lock()
+	defer s.timers.mu.Unlock()
+	v, err := s.shared.LoadScenarios(ctx, yaml)
+	if err != nil {
+		return s.storeFailed("store the scenarios", err)
+	}
+	s.SetScenarios(list)
+	s.timers.scenarios = v
+	return nil
+}
+
+// reloadScenarios uses the stored scenarios when they changed since this
+// replica last read them; timers.mu is held.
+func (s *Sandbox) reloadScenarios(ctx context.Context) {
+	v, yaml, err := s.shared.LoadedScenarios(ctx, s.timers.scenarios)
+	if err != nil {
+		s.log.Error("store read failed", "what", "scenarios", "error", err)
+		return
+	}
+	if v == s.timers.scenarios || yaml == nil {
+		return
+	}
+	list, err := scenarios.Parse(storedScenarios, yaml)
+	if err != nil {
+		// Stored by a replica whose format this one does not know.
+		s.log.Error("the stored scenarios do not load; keeping the current ones", "error", err)
+		return
+	}
+	s.SetScenarios(list)
+	s.timers.scenarios = v
+	s.log.Info("scenarios loaded", "count", len(list), "from", "the database")
+}
+
+// storedScenarios is the file name the scenarios loaded through the
+// control API go by: where their errors point.
+const storedScenarios = "request-body.yaml"
 
 // moveClock moves clientID's clock ("" the global one) on the shared
 // store, by by or to at, then runs what became due there.

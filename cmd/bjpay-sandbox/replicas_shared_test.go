@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,49 @@ func TestReplicasRelayToHolder(t *testing.T) {
 	}, b.stderr)
 	if js[0].Outcome != "listener-offline" || !js[0].Relayed || js[0].NextAttemptAt == nil {
 		t.Errorf("attempt with no listener connected to any replica: %+v; want listener-offline, with its next attempt", js[0])
+	}
+}
+
+// uploaded are scenarios loaded through the control API: creates of
+// UPL-DOWN- answer 503, payments UPL-PAID- are paid at once.
+const uploaded = `scenarios:
+  - name: uploaded-down
+    match: {reference: "^UPL-DOWN-"}
+    create: {status: 503}
+  - name: uploaded-paid
+    match: {reference: "^UPL-PAID-"}
+    timeline:
+      - {after: 0s, status: PAID}
+`
+
+// TestReplicasShareScenarios: scenarios uploaded through replica A pick
+// the payments created through replica B (once B has read them, within
+// 0.1 s), and those of a replica started after the upload, at once.
+func TestReplicasShareScenarios(t *testing.T) {
+	bin, dsn := buildCLI(t), pgtest.DSN(t)
+	a, b := startReplica(t, bin, dsn), startReplica(t, bin, dsn)
+	recv := newNotifySink(t, 0)
+	post(t, a.base+"/_sandbox/scenarios", uploaded, http.StatusOK)
+	waitUntil(t, "B lists the uploaded scenarios", func() bool {
+		var list []struct{ Name string }
+		getJSON(t, b.base+"/_sandbox/scenarios", &list)
+		return slices.ContainsFunc(list, func(s struct{ Name string }) bool { return s.Name == "uploaded-paid" })
+	}, b.stderr)
+	c := startReplica(t, bin, dsn) // started with --scenarios of its own: the upload wins
+	for i, r := range []*durableServer{b, c} {
+		resp, err := http.DefaultClient.Do(createRequest(r.base, replicaID, replicaSecret, fmt.Sprintf("UPL-DOWN-%d", i), recv.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("create UPL-DOWN- through %s: HTTP %d; want 503, as the scenario uploaded through A says", r.base, resp.StatusCode)
+		}
+		ref := fmt.Sprintf("UPL-PAID-%d", i)
+		createThrough(t, r.base, ref, recv.URL)
+		recv.waitDelivered(t, []string{ref}, 10*time.Second)
+		if st := stored(t, a.base)[ref]; st != "PAID" {
+			t.Errorf("%s created through %s, read through A: %s; want PAID by the uploaded scenario", ref, r.base, st)
+		}
 	}
 }

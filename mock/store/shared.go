@@ -31,6 +31,13 @@ type Shared interface {
 	// more (if it still did).
 	DropListener(ctx context.Context, clientID string) error
 
+	// LoadScenarios stores yaml as the scenarios loaded through the control
+	// API, replacing any, and returns their version.
+	LoadScenarios(ctx context.Context, yaml []byte) (int64, error)
+	// LoadedScenarios returns the version of the stored scenarios (0: none
+	// stored) and, unless it is known, their YAML.
+	LoadedScenarios(ctx context.Context, known int64) (version int64, yaml []byte, err error)
+
 	// ClaimTimers leases up to n transactions whose next event (expiry,
 	// or a step of their scenario's timeline) is due by their merchant's
 	// sandbox time, and no other replica runs now; clientID "" for every

@@ -244,3 +244,24 @@ func (s *Store) DropClock(ctx context.Context, clientID string) error {
 	_, err := s.pool.Exec(ctx, "DELETE FROM clocks WHERE client_id = $1 AND client_id <> ''", clientID)
 	return err
 }
+
+// LoadScenarios stores the uploaded scenarios; their version is a change
+// count, so every replica's next look reads them.
+func (s *Store) LoadScenarios(ctx context.Context, yaml []byte) (int64, error) {
+	var v int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO scenarios (id, version, yaml) SELECT true, nextval('change_seq'), $1
+		ON CONFLICT (id) DO UPDATE SET version = excluded.version, yaml = excluded.yaml RETURNING version`, yaml).Scan(&v)
+	return v, err
+}
+
+// LoadedScenarios reads the stored scenarios' version, and their YAML when
+// it is not known.
+func (s *Store) LoadedScenarios(ctx context.Context, known int64) (int64, []byte, error) {
+	var v int64
+	var yaml []byte
+	err := s.pool.QueryRow(ctx, "SELECT version, CASE WHEN version <> $1 THEN yaml END FROM scenarios", known).Scan(&v, &yaml)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, nil
+	}
+	return v, yaml, err
+}
