@@ -39,16 +39,22 @@ func (s *Sandbox) ctlListen(w http.ResponseWriter, r *http.Request) error {
 	if err := s.SetRelay(r.Context(), clientID, true); err != nil {
 		return err
 	}
+	if err := s.holdListener(r.Context(), clientID); err != nil {
+		return err
+	}
 	conn, err := websocket.Accept(w, r, nil) // checks the Origin again
 	if err != nil {
+		s.dropListener(clientID)
 		return nil // Accept answered
 	}
 	conn.SetReadLimit(listen.MaxMessage)
 	l := newListener(clientID, r.Header.Get(listen.HeaderForwardTo), s.wallNow(), !principalOf(r).isAdmin(), wsLink{conn})
 	if !s.listeners.add(l) {
 		_ = conn.Close(listen.CloseGoingAway, "the sandbox is stopping")
+		s.dropListener(clientID)
 		return nil
 	}
+	defer s.dropListener(clientID)
 	defer s.listeners.remove(l)
 	s.log.Info("listener connected", "clientId", clientID, "forwardTo", l.forwardTo)
 	why := s.serveListener(l, conn)

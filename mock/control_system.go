@@ -29,11 +29,13 @@ func (s *Sandbox) ctlLoadScenarios(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	list, perr := scenarios.Parse("request-body.yaml", body)
+	list, perr := scenarios.Parse(storedScenarios, body)
 	if perr != nil {
 		return errorf(KindInvalid, "%s", perr)
 	}
-	s.SetScenarios(list)
+	if err := s.loadScenarios(r.Context(), body, list); err != nil {
+		return err
+	}
 	s.log.Info("scenarios loaded", "count", len(list), "from", "control API")
 	return s.ctlScenarios(w, r)
 }

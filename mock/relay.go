@@ -25,6 +25,10 @@ type relay struct{ s *Sandbox }
 
 func (r relay) Relays(clientID string) bool { return r.s.access.relays(clientID) }
 
+// Listening: on a shared store, the notifier leaves the attempts of a
+// merchant whose listener is not here to the replica holding it.
+func (r relay) Listening(clientID string) bool { return r.s.listeners.get(clientID) != nil }
+
 func (r relay) Forward(ctx context.Context, clientID string, n delivery.Relayed) (delivery.Answer, error) {
 	l := r.s.listeners.get(clientID)
 	if l == nil {
@@ -173,6 +177,17 @@ func (ls *listeners) get(clientID string) *listener {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	return ls.byClient[clientID]
+}
+
+// all returns the connected listeners.
+func (ls *listeners) all() []*listener {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	out := make([]*listener, 0, len(ls.byClient))
+	for _, l := range ls.byClient {
+		out = append(out, l)
+	}
+	return out
 }
 
 // stop closes the merchant's listener ("" for every one); only those

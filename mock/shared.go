@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bjpay/bjpay-sandbox/mock/listen"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/bjpay/bjpay-sandbox/scenarios"
 )
@@ -48,6 +49,7 @@ type timers struct {
 
 	mu          sync.Mutex // one refresh at a time
 	lastVersion uint64     // the store's version when shared state was last read
+	scenarios   int64      // the version of the stored scenarios in use; 0 for --scenarios
 }
 
 func newTimers(s *Sandbox) *timers {
@@ -88,15 +90,67 @@ func (t *timers) loop() {
 	defer close(t.done)
 	tick := time.NewTicker(SharedEvery)
 	defer tick.Stop()
+	held := time.NewTicker(store.ListenerLease / 3)
+	defer held.Stop()
 	for {
 		select {
 		case <-t.stop:
 			return
 		case <-tick.C:
 			t.s.refreshShared(false)
+		case <-held.C:
+			t.s.renewListeners()
 		case <-t.wake:
 		}
 		t.s.runTimers("")
+	}
+}
+
+// The listeners' holders: the replica a merchant's listener is connected
+// to is recorded in the store, so that only it claims the merchant's
+// attempts (delivery.Router) and the others do not journal them
+// listener-offline. [sandbox] As in one process, the newest listener of a
+// merchant wins: a replica that finds its hold taken by another closes
+// its own listener with listen.CloseReplaced.
+
+// holdListener records, on a shared store, that this replica holds
+// clientID's listener; the store's failure refuses the listener.
+func (s *Sandbox) holdListener(ctx context.Context, clientID string) error {
+	if s.shared == nil {
+		return nil
+	}
+	if err := s.shared.HoldListener(ctx, clientID); err != nil {
+		return s.storeFailed("record the listener of merchant "+clientID, err)
+	}
+	return nil
+}
+
+// dropListener ends this replica's hold of clientID's listener once no
+// listener of the merchant is connected here.
+func (s *Sandbox) dropListener(clientID string) {
+	if s.shared == nil || s.listeners.get(clientID) != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.shared.DropListener(ctx, clientID); err != nil {
+		s.log.Error("store failed", "what", "drop the listener of merchant "+clientID, "error", err)
+	}
+}
+
+// renewListeners renews the holds of the listeners connected here, and
+// closes those another replica's newer listener replaced.
+func (s *Sandbox) renewListeners() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, l := range s.listeners.all() {
+		held, err := s.shared.RenewListener(ctx, l.clientID)
+		switch {
+		case err != nil:
+			s.log.Error("store failed", "what", "renew the listener of merchant "+l.clientID, "error", err)
+		case !held:
+			l.stop(listen.CloseReplaced, "another listener of this merchant connected")
+		}
 	}
 }
 
@@ -135,11 +189,70 @@ func (s *Sandbox) refreshShared(all bool) {
 		if err := s.merchants.reload(ctx); err != nil {
 			s.log.Error("store read failed", "what", "merchants", "error", err)
 		}
+		s.reloadScenarios(ctx)
 		if err := s.access.reload(ctx); err != nil {
 			s.log.Error("store read failed", "what", "tokens and relays", "error", err)
+		} else {
+			// Relay switched off through another replica: its listener
+			// here stops, as SetRelay stops it on the replica it went through.
+			for _, l := range s.listeners.all() {
+				if !s.access.relays(l.clientID) {
+					l.stop(listen.CloseRelayOff, "relay was switched off")
+				}
+			}
 		}
 	}
 }
+
+// Scenarios loaded through the control API are stored, and every replica
+// loads them at start and when they change. [sandbox] The last loaded
+// wins, over the --scenarios a replica started with too: the database is
+// the sandbox, and replicas hold nothing of their own.
+
+// loadScenarios stores the scenarios the control API loaded, parsed from
+// yaml as list, and uses them; the store's failure leaves every replica's
+// as they were.
+func (s *Sandbox) loadScenarios(ctx context.Context, yaml []byte, list []scenarios.Scenario) error {
+	if s.shared == nil {
+		s.SetScenarios(list)
+		return nil
+	}
+	s.timers.mu.Lock()
+	defer s.timers.mu.Unlock()
+	v, err := s.shared.LoadScenarios(ctx, yaml)
+	if err != nil {
+		return s.storeFailed("store the scenarios", err)
+	}
+	s.SetScenarios(list)
+	s.timers.scenarios = v
+	return nil
+}
+
+// reloadScenarios uses the stored scenarios when they changed since this
+// replica last read them; timers.mu is held.
+func (s *Sandbox) reloadScenarios(ctx context.Context) {
+	v, yaml, err := s.shared.LoadedScenarios(ctx, s.timers.scenarios)
+	if err != nil {
+		s.log.Error("store read failed", "what", "scenarios", "error", err)
+		return
+	}
+	if v == s.timers.scenarios || yaml == nil {
+		return
+	}
+	list, err := scenarios.Parse(storedScenarios, yaml)
+	if err != nil {
+		// Stored by a replica whose format this one does not know.
+		s.log.Error("the stored scenarios do not load; keeping the current ones", "error", err)
+		return
+	}
+	s.SetScenarios(list)
+	s.timers.scenarios = v
+	s.log.Info("scenarios loaded", "count", len(list), "from", "the database")
+}
+
+// storedScenarios is the file name the scenarios loaded through the
+// control API go by: where their errors point.
+const storedScenarios = "request-body.yaml"
 
 // moveClock moves clientID's clock ("" the global one) on the shared
 // store, by by or to at, then runs what became due there.

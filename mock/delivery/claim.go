@@ -15,9 +15,31 @@ import (
 // notify goes out at most this late; each look is one small query.
 const ClaimEvery = 100 * time.Millisecond
 
-// claimLoop claims due attempts for the idle workers until Close.
+// Router is a Claimer that routes a merchant's relayed attempts to the
+// process holding its listener (relay.go): while one holds it, the others'
+// claims skip that merchant's deliveries, and a process that commits
+// attempts due now for it summons the holder rather than wait for its next
+// look.
+type Router interface {
+	Claimer
+	// Summon wakes the process holding clientID's listener, when another
+	// process holds it.
+	Summon(ctx context.Context, clientID string) error
+	// Summoned calls wake each time another process summons this one,
+	// until ctx ends.
+	Summoned(ctx context.Context, wake func())
+}
+
+// claimLoop claims due attempts for the idle workers until Close; on a
+// Router, a summons wakes it too.
 func (n *Notifier) claimLoop() {
 	defer n.wg.Done()
+	if n.router != nil {
+		ctx, cancel := context.WithCancel(n.ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); n.router.Summoned(ctx, n.Wake) }()
+		defer func() { cancel(); <-done }()
+	}
 	tick := time.NewTicker(ClaimEvery)
 	defer tick.Stop()
 	for {
@@ -66,6 +88,30 @@ func (n *Notifier) Wake() {
 	select {
 	case n.wake <- struct{}{}:
 	default:
+	}
+}
+
+// elsewhere reports whether clientID's attempts go to a listener that
+// another process may hold: this one does not hold it.
+func (n *Notifier) elsewhere(clientID string) bool {
+	h, ok := n.relay.(Holder)
+	return ok && n.relays(clientID) && !h.Listening(clientID)
+}
+
+// summon wakes the process holding the listener of a merchant whose
+// attempts rs, committed, are due now and not this process's.
+func (n *Notifier) summon(rs []Record) {
+	last := ""
+	for _, r := range rs {
+		if !r.Claimed.IsZero() || r.ClientID == last || r.Due.After(n.clocks.Now(r.ClientID)) || !n.elsewhere(r.ClientID) {
+			continue
+		}
+		last = r.ClientID
+		ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+		if err := n.router.Summon(ctx, r.ClientID); err != nil {
+			n.log.Warn("could not summon the replica holding the listener; it claims the attempt at its next look", "clientId", r.ClientID, "error", err)
+		}
+		cancel()
 	}
 }
 

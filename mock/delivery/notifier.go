@@ -52,6 +52,7 @@ type Notifier struct {
 	relay          Relay
 	workers        int
 	claimer        Claimer       // the store, when several processes share it; nil otherwise
+	router         Router        // the store, when it routes relayed attempts too; nil otherwise
 	wake           chan struct{} // buffered 1: claim now
 	stopClaims     chan struct{}
 
@@ -131,6 +132,7 @@ func New(o Options) (*Notifier, error) {
 		stopClaims:     make(chan struct{}),
 	}
 	n.claimer, _ = o.Store.(Claimer)
+	n.router, _ = o.Store.(Router)
 	n.ready = sync.NewCond(&n.mu)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	return n, nil
@@ -156,9 +158,10 @@ func (n *Notifier) Prepare(clientID, url, key string, note notify.Notification, 
 	due := n.clocks.Now(clientID).Add(p.Delay)
 	rs := make([]Record, 1+max(p.Duplicates, 0))
 	var claimed time.Time
-	if n.claimer != nil && p.Delay <= 0 {
+	if n.claimer != nil && p.Delay <= 0 && (n.router == nil || !n.elsewhere(clientID)) {
 		// Due at once: this process makes the first attempt, leased to it
-		// as the records are committed, with no wait for a claim.
+		// as the records are committed, with no wait for a claim; unless
+		// the merchant's listener may be another's (Send summons it).
 		claimed = n.wallNow()
 	}
 	for i := range rs {
@@ -173,6 +176,9 @@ func (n *Notifier) Prepare(clientID, url, key string, note notify.Notification, 
 // at once if that has passed; one without a URL is only journalled, unless
 // its merchant's notifies are relayed.
 func (n *Notifier) Send(rs []Record) {
+	if n.router != nil {
+		n.summon(rs)
+	}
 	for _, r := range rs {
 		n.mu.Lock()
 		d := &delivery{Record: r, gen: n.gen, epoch: n.epochs[r.ClientID]}

@@ -25,6 +25,15 @@ type Relay interface {
 	Forward(ctx context.Context, clientID string, n Relayed) (Answer, error)
 }
 
+// Holder is a Relay that knows whether this process holds a merchant's
+// listener. On a Router store, a process that does not hold it leaves the
+// merchant's attempts to the one that does (claim.go).
+type Holder interface {
+	// Listening reports whether the merchant's listener is connected to
+	// this process.
+	Listening(clientID string) bool
+}
+
 // ErrListenerOffline: relay is on, and no listener took the attempt.
 var ErrListenerOffline = errors.New("no listener is connected")
 

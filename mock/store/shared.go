@@ -11,12 +11,32 @@ import (
 // pgstore. What is due later lives in it, not in one process's scheduler,
 // so that any live replica runs it and a replica's death loses nothing:
 // transactions' expiries and timeline steps (Timers), the sandbox clocks
-// (Clocks), and the attempts of pending deliveries, which replicas claim
-// one at a time (delivery.Claimer). A process on a store that is not
-// Shared keeps all this in memory, as it always did.
+// (Clocks), the attempts of pending deliveries, which replicas claim one
+// at a time (delivery.Claimer), and which replica holds each merchant's
+// listener, the only one to claim that merchant's attempts
+// (delivery.Router). A process on a store that is not Shared keeps all
+// this in memory, as it always did.
 type Shared interface {
 	Store
-	delivery.Claimer
+	delivery.Router
+
+	// HoldListener records that this replica holds clientID's listener,
+	// taking it from any other (the newest listener wins, as in one
+	// process), for ListenerLease.
+	HoldListener(ctx context.Context, clientID string) error
+	// RenewListener extends this replica's hold of clientID's listener;
+	// false when another replica took it since.
+	RenewListener(ctx context.Context, clientID string) (bool, error)
+	// DropListener records that this replica holds clientID's listener no
+	// more (if it still did).
+	DropListener(ctx context.Context, clientID string) error
+
+	// LoadScenarios stores yaml as the scenarios loaded through the control
+	// API, replacing any, and returns their version.
+	LoadScenarios(ctx context.Context, yaml []byte) (int64, error)
+	// LoadedScenarios returns the version of the stored scenarios (0: none
+	// stored) and, unless it is known, their YAML.
+	LoadedScenarios(ctx context.Context, known int64) (version int64, yaml []byte, err error)
 
 	// ClaimTimers leases up to n transactions whose next event (expiry,
 	// or a step of their scenario's timeline) is due by their merchant's
@@ -44,6 +64,13 @@ type Shared interface {
 	// DropClock puts the merchant back on the global clock.
 	DropClock(ctx context.Context, clientID string) error
 }
+
+// ListenerLease is how long a replica's hold of a listener lasts unless
+// renewed; the holder renews it every ListenerLease/3. [sandbox] 15 s: a
+// replica that dies holding a listener keeps the merchant's attempts from
+// the others for at most this (its listener, meanwhile, has reconnected
+// to a live replica, which takes the hold at once).
+const ListenerLease = 15 * time.Second
 
 // Timer is a transaction with an event due, as ClaimTimers leases it.
 type Timer struct {

@@ -387,12 +387,14 @@ func (s *Store) Merchants(ctx context.Context) ([]store.Merchant, error) {
 }
 
 // SetControl stores the merchant's control; the zero Control deletes it.
+// The change count moves with it: other replicas read tokens and relays
+// again when it does.
 func (s *Store) SetControl(ctx context.Context, clientID string, c store.Control) error {
 	if c == (store.Control{}) {
-		_, err := s.pool.Exec(ctx, "DELETE FROM controls WHERE client_id = $1", clientID)
+		_, err := s.pool.Exec(ctx, "WITH d AS (DELETE FROM controls WHERE client_id = $1) SELECT nextval('change_seq')", clientID)
 		return err
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO controls (client_id, token_hash, relay) VALUES ($1, $2, $3)
+	_, err := s.pool.Exec(ctx, `INSERT INTO controls (client_id, token_hash, relay) SELECT $1, $2, $3 FROM nextval('change_seq')
 		ON CONFLICT (client_id) DO UPDATE SET token_hash = excluded.token_hash, relay = excluded.relay`, clientID, c.TokenHash, c.Relay)
 	return err
 }
