@@ -24,7 +24,9 @@ func (s *Sandbox) ctlAdvance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.AdvanceClock(d)
+	if err := s.AdvanceClock(d); err != nil {
+		return err
+	}
 	return writeControl(w, http.StatusOK, s.clockView())
 }
 
@@ -33,7 +35,9 @@ func (s *Sandbox) ctlSetClock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.SetClock(t)
+	if err := s.SetClock(t); err != nil {
+		return err
+	}
 	return writeControl(w, http.StatusOK, s.clockView())
 }
 
@@ -64,7 +68,9 @@ func (s *Sandbox) ctlMerchantAdvance(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	s.AdvanceMerchantClock(id, d)
+	if err := s.AdvanceMerchantClock(id, d); err != nil {
+		return err
+	}
 	return writeControl(w, http.StatusOK, s.merchantClockView(id))
 }
 
@@ -77,7 +83,9 @@ func (s *Sandbox) ctlMerchantSetClock(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	s.SetMerchantClock(id, t)
+	if err := s.SetMerchantClock(id, t); err != nil {
+		return err
+	}
 	return writeControl(w, http.StatusOK, s.merchantClockView(id))
 }
 
@@ -86,7 +94,9 @@ func (s *Sandbox) ctlMerchantResetClock(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	s.ResetMerchantClock(id)
+	if err := s.ResetMerchantClock(id); err != nil {
+		return err
+	}
 	return writeControl(w, http.StatusOK, s.merchantClockView(id))
 }
 

@@ -256,13 +256,18 @@ const storedScenarios = "request-body.yaml"
 
 // moveClock moves clientID's clock ("" the global one) on the shared
 // store, by by or to at, then runs what became due there.
-func (s *Sandbox) moveClock(clientID string, by time.Duration, at time.Time) {
+func (s *Sandbox) moveClock(clientID string, by time.Duration, at time.Time) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := s.shared.MoveClock(ctx, clientID, by, at); err != nil {
-		s.log.Error("store failed", "what", "move the clock", "clientId", clientID, "error", err)
+		what := "move the global clock"
+		if clientID != "" {
+			what = "move the clock of merchant " + clientID
+		}
+		return s.storeFailed(what, err)
 	}
 	s.afterClock(clientID)
+	return nil
 }
 
 // afterClock reads the clocks back and runs what is due on clientID's

@@ -40,67 +40,72 @@ func (s *Sandbox) Deliveries(clientID, ref string) []delivery.Attempt {
 	return as
 }
 
+// The clock moves fail only on a shared store that cannot save them
+// (serve --database): then nothing moved, and the error says so (503 in
+// the control API).
+
 // AdvanceClock moves the global clock forward by d, and with it every
 // merchant without a clock of its own, and returns once everything that
 // became due has run. A notify that fails then is retried from when it
 // was due: one advance runs every retry of the chain that falls within it
 // (each delivered by the workers, after the advance answers).
-func (s *Sandbox) AdvanceClock(d time.Duration) {
+func (s *Sandbox) AdvanceClock(d time.Duration) error {
 	if s.shared != nil {
-		s.moveClock("", d, time.Time{})
-		return
+		return s.moveClock("", d, time.Time{})
 	}
 	s.clocks.global.Advance(d)
 	s.clocks.runDue("")
+	return nil
 }
 
 // SetClock puts the global clock at t and returns once everything that
 // became due has run.
-func (s *Sandbox) SetClock(t time.Time) {
+func (s *Sandbox) SetClock(t time.Time) error {
 	if s.shared != nil {
-		s.moveClock("", 0, t)
-		return
+		return s.moveClock("", 0, t)
 	}
 	s.clocks.global.Set(t)
 	s.clocks.runDue("")
+	return nil
 }
 
 // AdvanceMerchantClock moves the merchant's clock forward by d: the first
 // advance or set gives it a clock of its own, from then on apart from the
 // global one. Only its payments' expiries, timelines and retries follow.
-func (s *Sandbox) AdvanceMerchantClock(clientID string, d time.Duration) {
+func (s *Sandbox) AdvanceMerchantClock(clientID string, d time.Duration) error {
 	if s.shared != nil {
-		s.moveClock(clientID, d, time.Time{})
-		return
+		return s.moveClock(clientID, d, time.Time{})
 	}
 	o := s.clocks.detach(clientID)
 	o.clock.Advance(d)
 	o.sched.runDue()
+	return nil
 }
 
 // SetMerchantClock puts the merchant's own clock at t (see
 // AdvanceMerchantClock).
-func (s *Sandbox) SetMerchantClock(clientID string, t time.Time) {
+func (s *Sandbox) SetMerchantClock(clientID string, t time.Time) error {
 	if s.shared != nil {
-		s.moveClock(clientID, 0, t)
-		return
+		return s.moveClock(clientID, 0, t)
 	}
 	o := s.clocks.detach(clientID)
 	o.clock.Set(t)
 	o.sched.runDue()
+	return nil
 }
 
 // ResetMerchantClock puts the merchant back on the global clock.
-func (s *Sandbox) ResetMerchantClock(clientID string) {
+func (s *Sandbox) ResetMerchantClock(clientID string) error {
 	if s.shared != nil {
 		if err := s.shared.DropClock(context.Background(), clientID); err != nil {
-			s.log.Error("store failed", "what", "reset the clock", "clientId", clientID, "error", err)
+			return s.storeFailed("reset the clock of merchant "+clientID, err)
 		}
 		s.afterClock(clientID)
-		return
+		return nil
 	}
 	s.clocks.attach(clientID)
 	s.clocks.runDue(clientID)
+	return nil
 }
 
 // ResetMerchant forgets one merchant's payments, deliveries (pending ones

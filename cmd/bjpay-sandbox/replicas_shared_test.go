@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bjpay/bjpay-sandbox/mock/store/pgstore/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 // post calls a replica's control API (loopback, no admin token) and fails
@@ -148,5 +151,79 @@ func TestReplicasShareScenarios(t *testing.T) {
 		if st := stored(t, a.base)[ref]; st != "PAID" {
 			t.Errorf("%s created through %s, read through A: %s; want PAID by the uploaded scenario", ref, r.base, st)
 		}
+	}
+}
+
+// TestReplicaClockMoveStoreFails: when the database refuses writes (made
+// read-only, as a failed-over or full one would), a clock move answers 503
+// with Retry-After and says nothing moved, and the clock reads as before;
+// once writes work again, the same move answers 200.
+func TestReplicaClockMoveStoreFails(t *testing.T) {
+	bin, dsn := buildCLI(t), pgtest.DSN(t)
+	a := startReplica(t, bin, dsn)
+	db, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	var name string
+	if err := db.QueryRow(context.Background(), "SELECT current_database()").Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	// readOnly makes the replica's sessions read-only or writable again:
+	// the setting applies to new sessions, so its pool's are ended.
+	readOnly := func(on bool) {
+		t.Helper()
+		for _, q := range []string{
+			fmt.Sprintf("ALTER DATABASE %s SET default_transaction_read_only = %v", name, on),
+			"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+		} {
+			if _, err := db.Exec(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	clockNow := func() string {
+		var c struct{ Now string }
+		getJSON(t, a.base+"/_sandbox/clock", &c)
+		return c.Now
+	}
+	before := clockNow()
+	readOnly(true)
+	for _, path := range []string{"/_sandbox/clock/advance", "/_sandbox/merchants/" + replicaID + "/clock/advance"} {
+		resp, err := http.Post(a.base+path, "application/json", strings.NewReader(`{"by":"24h"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "nothing was changed") {
+			t.Errorf("POST %s on a read-only database: HTTP %d, Retry-After %q, %s; want 503 saying nothing was changed",
+				path, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
+	}
+	if after := clockNow(); after[:13] != before[:13] {
+		t.Errorf("the clock moved though the database refused: %s, then %s", before, after)
+	}
+	// Writable again: the pool replaces its ended connections (a first
+	// try may still meet one), and the move goes through.
+	readOnly(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Post(a.base+"/_sandbox/clock/advance", "application/json", strings.NewReader(`{"by":"24h"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("advance once the database is writable again: HTTP %d for 10 s; want 200", resp.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if after := clockNow(); after[:10] == before[:10] {
+		t.Errorf("the clock did not move once the database was writable: %s, then %s", before, after)
 	}
 }
