@@ -273,9 +273,18 @@ func (s *Store) RecordAttempt(ctx context.Context, a delivery.Attempt, pending *
 			return err
 		}
 		if pending != nil {
-			next := *pending
-			next.Claimed = time.Time{} // the attempt is over: the lease ends
-			return putDeliveries(ctx, dbtx, s.owner, []delivery.Record{next})
+			// The attempt is over: the lease ends. Only a delivery still
+			// pending is updated, never inserted again: one that a reset
+			// (through any replica) removed, or that another replica
+			// finished after this one's lease ran out, stays gone, though
+			// this attempt is journalled, as it was made.
+			rec, err := json.Marshal(pending)
+			if err != nil {
+				return err
+			}
+			_, err = dbtx.Exec(ctx, `UPDATE deliveries SET due_at = $2, record = $3, lease_ns = $4, lease_owner = $5, lease_until = NULL
+				WHERE id = $1`, pending.ID, pending.Due, rec, int64(delivery.Lease(pending.Policy)), s.owner)
+			return err
 		}
 		_, err := dbtx.Exec(ctx, "DELETE FROM deliveries WHERE id = $1", a.DeliveryID)
 		return err
