@@ -75,10 +75,10 @@ func TestRetention(t *testing.T) {
 		waitFor(t, "the notify of "+ref, func() bool { return len(e.sb.Deliveries("", ref)) == 1 })
 	}
 	// KEEP-RETRY's next attempt waits for the virtual clock: its notify is
-	// pending, so it stays, as does the PENDING one.
-	if ev := e.sb.Sweep(); ev != (store.Evicted{Transactions: 3, Attempts: 3}) {
-		t.Errorf("swept %+v, want 3 payments and 3 attempts", ev)
-	}
+	// pending, so it stays, as does the PENDING one. The background sweep
+	// (every 100 ms) may have evicted some already: this one finishes the
+	// job, and the stats below count what both evicted.
+	e.sb.Sweep()
 	var listed []struct{ ReferenceNumber string }
 	_, body := e.control(t, "GET", "/_sandbox/transactions", "")
 	_ = json.Unmarshal([]byte(body), &listed)
