@@ -338,7 +338,7 @@ func openStore(dataDir, database string) (st store.Store, kind, state string, er
 		return ps, "postgresql", ps.Name() + " (PostgreSQL, shared by every replica on it)", nil
 	}
 	if dataDir == "" {
-		return memstore.New(), "memory", "in memory (lost at exit; --data-dir DIR keeps it)", nil
+		return memstore.New(), "memory", "in memory (lost at exit; --data-dir DIR or --database URL keeps it)", nil
 	}
 	bs, err := boltstore.Open(dataDir)
 	if err != nil {
