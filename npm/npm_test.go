@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,6 +147,39 @@ func TestInstallFromTarballs(t *testing.T) {
 			t.Fatalf("the launcher did not stop within 20 s of SIGTERM:\n%s", &stderr)
 		}
 	})
+	t.Run("npx bjpay-sandbox test passes a Node shop", func(t *testing.T) {
+		// The conformance suite, run as a Node team would run it in CI:
+		// through npx, against their shop (features/testdata/merchants/node),
+		// with node and no Go on PATH. The suite starts its own sandbox.
+		shopAddr, sandboxAddr := freeAddr(t), freeAddr(t)
+		shopDir, err := filepath.Abs(filepath.Join("..", "features", "testdata", "merchants", "node"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := strings.Cut(shopAddr, ":")
+		shop := exec.Command(filepath.Join(bin, "node"), "server.js")
+		shop.Dir = shopDir
+		shop.Env = append(slices.Clone(env), "PORT="+port, "BJPAY_BASE_URL=http://"+sandboxAddr)
+		var shopOut bytes.Buffer
+		shop.Stdout, shop.Stderr = &shopOut, &shopOut
+		if err := shop.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = shop.Process.Kill(); _ = shop.Wait() }()
+		data, err := os.ReadFile(filepath.Join(shopDir, "merchant.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		driver := filepath.Join(t.TempDir(), "merchant.yaml")
+		yaml := strings.NewReplacer("127.0.0.1:3000", shopAddr, "127.0.0.1:18080", sandboxAddr).Replace(string(data))
+		if err := os.WriteFile(driver, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, err := run(filepath.Join(bin, "npx"), "--offline", "bjpay-sandbox", "test", "--merchant", driver, "--wait", "60s", "--format", "progress")
+		if err != nil || !strings.Contains(stdout, "@required") || !strings.Contains(stdout, "passed, 0 failed") {
+			t.Errorf("npx bjpay-sandbox test against the Node shop: %v\nstdout: %s\nstderr: %s\nshop: %s", err, stdout, stderr, &shopOut)
+		}
+	})
 	t.Run("without the platform package, a clear error", func(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(project, "node_modules", "@bjpay-sandbox")); err != nil {
 			t.Fatal(err)
@@ -165,4 +199,15 @@ func TestPackUsage(t *testing.T) {
 			t.Errorf("npm/pack %q: %v %s; want exit 2 and the usage", args, err, out)
 		}
 	}
+}
+
+// freeAddr is a loopback address nobody listens on (for a moment).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
