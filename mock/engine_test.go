@@ -81,7 +81,14 @@ func newEngine(t testing.TB, yaml string) *engine {
 			t.Fatalf("scenarios: %v", err)
 		}
 	}
-	sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Clock: clock, Seed: 1, Scenarios: user, PublicURL: "http://sandbox.test"})
+	return startEngine(t, mock.Options{Config: mock.DefaultConfig(), Clock: clock, Seed: 1, Scenarios: user, PublicURL: "http://sandbox.test"})
+}
+
+// startEngine builds and starts a sandbox of opts, closed when the test
+// ends.
+func startEngine(t testing.TB, opts mock.Options) *engine {
+	t.Helper()
+	sb, err := mock.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

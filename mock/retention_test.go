@@ -1,7 +1,6 @@
 package mock_test
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -20,17 +19,7 @@ func newRetained(t *testing.T, keep mock.Retention) *engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := mock.New(mock.Options{Config: mock.DefaultConfig(), Clock: clock, Seed: 1, Retention: keep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		sb.Close(ctx)
-	})
-	return &engine{sb: sb, h: sb.Handler()}
+	return startEngine(t, mock.Options{Config: mock.DefaultConfig(), Clock: clock, Seed: 1, Retention: keep})
 }
 
 // retentionStats is GET /_sandbox/stats's retention.
