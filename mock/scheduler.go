@@ -201,6 +201,9 @@ func (s *scheduler) take(owner string) []event {
 		}
 	}
 	clear(s.events[len(kept):])
+	if cap(kept) > 2*len(kept)+1024 { // what a reset took is freed with them
+		kept = slices.Clone(kept)
+	}
 	s.events = kept
 	s.events.init()
 	sort.Slice(out, func(i, j int) bool {

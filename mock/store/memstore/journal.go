@@ -290,11 +290,10 @@ func (s *Store) RecordAttempt(_ context.Context, a delivery.Attempt, pending *de
 func (s *Store) RecordAttemptAs(key uint64, a delivery.Attempt, pending *delivery.Record) {
 	s.journal.add(newEntry(&a, key, time.Now()))
 	o := outcomeIndex(a.Outcome)
-	s.withSlot(a.ClientID, a.ReferenceNumber, func(tx *store.Transaction, sl *slot) {
-		sl.noteAttempt(o)
-		if pending == nil && sl.finishDelivery() && tx.Status != store.StatusPending {
-			seq, _ := store.SeqOf(tx.TransactionNumber)
-			s.finished.push(seq)
+	s.withRec(a.ClientID, a.ReferenceNumber, func(r *rec) {
+		r.noteAttempt(o)
+		if pending == nil && r.finishDelivery() && r.statusName() != store.StatusPending {
+			s.finished.push(r.seq)
 		}
 	})
 	s.changed()
@@ -310,7 +309,7 @@ func (s *Store) RestoreAttempt(key uint64, a delivery.Attempt) {
 	}
 	s.journal.add(newEntry(&a, key, stamp))
 	o := outcomeIndex(a.Outcome)
-	s.withSlot(a.ClientID, a.ReferenceNumber, func(_ *store.Transaction, sl *slot) { sl.noteAttempt(o) })
+	s.withRec(a.ClientID, a.ReferenceNumber, func(r *rec) { r.noteAttempt(o) })
 }
 
 func outcomeIndex(o string) int {
@@ -349,31 +348,20 @@ func (s *Store) Attempts(_ context.Context, f store.AttemptFilter) ([]delivery.A
 // holding the reference ref (of the merchant clientID, or of any) lie; 0
 // when no payment holds it.
 func (s *Store) since(clientID, ref string) uint64 {
-	sh := s.shard(ref)
+	h := s.hash(ref)
+	sh := s.shard(h)
 	sh.mu.RLock()
-	var txs []*store.Transaction
-	if clientID != "" {
-		if tx := sh.get(clientID, ref); tx != nil {
-			txs = append(txs, tx)
+	defer sh.mu.RUnlock()
+	stop, found := ^uint64(0), false
+	for id := range sh.txs {
+		if clientID != "" && id != clientID {
+			continue
 		}
-	} else {
-		for _, r := range sh.txs {
-			if tx := r.m[ref]; tx != nil {
-				txs = append(txs, tx)
-			}
+		if _, r := sh.find(id, ref, h); r != nil {
+			stop, found = min(stop, r.first.Load()), true
 		}
 	}
-	sh.mu.RUnlock()
-	stop := ^uint64(0)
-	for _, tx := range txs {
-		seq, _ := store.SeqOf(tx.TransactionNumber)
-		sl := s.index.slot(seq)
-		if sl == nil {
-			return 0
-		}
-		stop = min(stop, sl.first.Load())
-	}
-	if len(txs) == 0 {
+	if !found {
 		return 0
 	}
 	return stop
@@ -382,7 +370,7 @@ func (s *Store) since(clientID, ref string) uint64 {
 // Notified sums up the journal of the merchant's transaction ref.
 func (s *Store) Notified(_ context.Context, clientID, ref string) (store.Notified, error) {
 	var n store.Notified
-	s.withSlot(clientID, ref, func(_ *store.Transaction, sl *slot) { n = sl.notified() })
+	s.withRec(clientID, ref, func(r *rec) { n = r.notified() })
 	return n, nil
 }
 

@@ -7,16 +7,21 @@
 // own lock and one map per merchant keyed by the reference alone, so
 // creates seldom wait for each other; an index by transaction number in
 // fixed-size chunks, never copied as it grows, which is also the order
-// lists walk; the journal in chunks, compact; each payment's own strings
-// packed into one allocation. What eviction frees is freed: chunks whose
-// entries are all gone are dropped, and maps that lost many entries are
-// rebuilt, since Go's maps never shrink.
+// lists walk; the journal in chunks, compact. A held payment is a
+// record without pointers and its text in an arena (records.go): the
+// garbage collector has nothing to scan in a million of them, and a create
+// allocates nothing of its own. What eviction frees is freed: chunks whose
+// entries are all gone are dropped, arenas mostly dropped are compacted,
+// and maps that lost many entries are rebuilt, since Go's maps never
+// shrink.
 package memstore
 
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -28,6 +33,7 @@ import (
 // Store keeps everything in memory. The zero value is not usable: call New.
 type Store struct {
 	shards    [shards]shard
+	seed      maphash.Seed // of the references' hashes
 	index     numberIndex
 	journal   journal
 	finished  finishedQueue
@@ -42,30 +48,45 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-const shards = 16
+const shards = 16 // a power of two, at most 16 (see numberIndex)
 
 type shard struct {
 	mu      sync.RWMutex
-	txs     map[string]*refs         // by client id
+	txs     map[string]*refs // by client id
+	recs    records
+	arena   arena
+	tables  tables
 	counts  [len(store.Statuses)]int // transactions held by status, kept as they change
 	evicted [len(store.Statuses)]int // transactions evicted since the last reset, by status
 	_       [64]byte                 // keeps shards' locks on separate cache lines
 }
 
-// refs are one merchant's transactions in a shard, by reference.
+// refs are one merchant's transactions in a shard: their records'
+// indexes by the hash of their reference. A reference whose hash another
+// one has (once in billions) is in coll instead.
 type refs struct {
-	m       map[string]*store.Transaction
+	m       map[uint64]uint32
+	coll    map[string]uint32
 	deleted int // entries deleted since m was made: see del
 }
 
 // New returns an empty store.
 func New() *Store {
-	s := &Store{merchants: map[string]store.Merchant{}, controls: map[string]store.Control{}}
+	s := &Store{seed: maphash.MakeSeed(), merchants: map[string]store.Merchant{}, controls: map[string]store.Control{}}
 	for i := range s.shards {
-		s.shards[i].txs = map[string]*refs{}
+		s.shards[i].reset()
 	}
 	s.journal.reset()
 	return s
+}
+
+func (sh *shard) reset() {
+	sh.txs = map[string]*refs{}
+	sh.recs = records{}
+	sh.arena.reset()
+	sh.tables = tables{}
+	sh.counts = [len(store.Statuses)]int{}
+	sh.evicted = [len(store.Statuses)]int{}
 }
 
 func statusIndex(status string) int {
@@ -77,44 +98,75 @@ func statusIndex(status string) int {
 	return 0 // cannot happen: the lifecycle sets only these
 }
 
-// shard is where the merchant's reference ref lives (FNV-1a of ref).
-func (s *Store) shard(ref string) *shard {
-	h := uint32(2166136261)
-	for i := 0; i < len(ref); i++ {
-		h = (h ^ uint32(ref[i])) * 16777619
+// hash is the hash of a reference: its low bits choose its shard.
+func (s *Store) hash(ref string) uint64 { return maphash.String(s.seed, ref) }
+
+func (s *Store) shard(h uint64) *shard { return &s.shards[h%shards] }
+
+// find returns the merchant's record of ref (hashed h) and its index; the
+// shard's lock is held.
+func (sh *shard) find(clientID, ref string, h uint64) (uint32, *rec) {
+	r := sh.txs[clientID]
+	if r == nil {
+		return 0, nil
 	}
-	return &s.shards[h%shards]
+	if i, ok := r.m[h]; ok {
+		if rc := sh.recs.at(i); string(reference(sh.arena.bytes(rc.text))) == ref {
+			return i, rc
+		}
+	}
+	if i, ok := r.coll[ref]; ok {
+		return i, sh.recs.at(i)
+	}
+	return 0, nil
 }
 
-// get returns the merchant's transaction ref; the shard's lock is held.
-func (sh *shard) get(clientID, ref string) *store.Transaction {
-	if r := sh.txs[clientID]; r != nil {
-		return r.m[ref]
+// add makes record i the merchant's ref (hashed h); the shard's lock is
+// held for writing and ref is not the merchant's yet.
+func (sh *shard) add(clientID, ref string, h uint64, i uint32) {
+	r := sh.txs[clientID]
+	if r == nil {
+		r = &refs{m: map[uint64]uint32{}}
+		sh.txs[clientID] = r
 	}
-	return nil
+	if _, taken := r.m[h]; !taken {
+		r.m[h] = i
+		return
+	}
+	if r.coll == nil {
+		r.coll = map[string]uint32{}
+	}
+	r.coll[ref] = i
 }
 
-// del forgets the merchant's transaction ref; the shard's lock is held for
-// writing. A map keeps the memory of every entry it ever held at once, so
-// once as many entries were deleted as it holds (and a few), it is
-// rebuilt at its present size: eviction then frees what it evicts, for
-// O(1) amortised per deletion.
-func (sh *shard) del(clientID, ref string) {
+// del forgets the merchant's record i of ref (hashed h) and frees it; the
+// shard's lock is held for writing. A map keeps the memory of every entry
+// it ever held at once, so once as many entries were deleted as it holds
+// (and a few), it is rebuilt at its present size: eviction then frees what
+// it evicts, for O(1) amortised per deletion.
+func (sh *shard) del(clientID, ref string, h uint64, i uint32) {
 	r := sh.txs[clientID]
 	if r == nil {
 		return
 	}
-	delete(r.m, ref)
+	if j, ok := r.m[h]; ok && j == i {
+		delete(r.m, h)
+	} else {
+		delete(r.coll, ref)
+	}
+	sh.arena.drop(sh.recs.at(i).text)
+	sh.recs.release(i)
 	r.deleted++
 	switch {
-	case len(r.m) == 0:
+	case len(r.m) == 0 && len(r.coll) == 0:
 		delete(sh.txs, clientID)
 	case r.deleted > len(r.m)+64:
-		m := make(map[string]*store.Transaction, len(r.m))
-		for k, v := range r.m {
-			m[k] = v
-		}
+		m := make(map[uint64]uint32, len(r.m))
+		maps.Copy(m, r.m)
 		r.m, r.deleted = m, 0
+	}
+	if sh.arena.wasteful() {
+		sh.compact()
 	}
 }
 
@@ -138,43 +190,40 @@ func (s *Store) Continue(seq, delivery uint64) {
 
 // Used reports whether the merchant used ref already.
 func (s *Store) Used(clientID, ref string) bool {
-	sh := s.shard(ref)
+	h := s.hash(ref)
+	sh := s.shard(h)
 	sh.mu.RLock()
-	ok := sh.get(clientID, ref) != nil
+	_, r := sh.find(clientID, ref, h)
 	sh.mu.RUnlock()
-	return ok
+	return r != nil
 }
 
 // Create adds tx unless its reference is taken. The check and the insert
 // are one step, so two concurrent creates with the same reference cannot
 // both succeed. A transaction created in a terminal status (a durable
-// store loading its file) waits for QueueFinished to be evicted.
+// store loading its file) waits for QueueFinished to be evicted. The
+// store keeps a copy of tx: tx stays the caller's.
 func (s *Store) Create(_ context.Context, tx *store.Transaction) error {
 	seq, ok := store.SeqOf(tx.TransactionNumber)
 	if !ok {
 		return errBadNumber(tx.TransactionNumber)
 	}
-	pack(tx)
-	sh := s.shard(tx.ReferenceNumber)
+	h := s.hash(tx.ReferenceNumber)
+	sh := s.shard(h)
 	sh.mu.Lock()
-	r := sh.txs[tx.ClientID]
-	if r == nil {
-		r = &refs{m: map[string]*store.Transaction{}}
-		sh.txs[tx.ClientID] = r
-	}
-	if _, ok := r.m[tx.ReferenceNumber]; ok {
+	if _, r := sh.find(tx.ClientID, tx.ReferenceNumber, h); r != nil {
 		sh.mu.Unlock()
 		return store.ErrConflict
 	}
-	r.m[tx.ReferenceNumber] = tx
-	sh.counts[statusIndex(tx.Status)]++
-	sh.mu.Unlock()
-	s.index.put(seq, tx)
+	i, r := sh.recs.alloc()
+	sh.write(r, seq, tx)
 	// Its attempts come after every attempt recorded so far: a search of
 	// the journal for them stops here.
-	if sl := s.index.slot(seq); sl != nil {
-		sl.first.Store(s.journal.nextPosition())
-	}
+	r.first.Store(s.journal.nextPosition())
+	sh.add(tx.ClientID, tx.ReferenceNumber, h, i)
+	sh.counts[r.status]++
+	sh.mu.Unlock()
+	s.index.put(seq, locate(h, i))
 	s.held.Add(1)
 	s.changed()
 	return nil
@@ -184,89 +233,116 @@ func (s *Store) Create(_ context.Context, tx *store.Transaction) error {
 // number: a durable store takes back a create it could not commit, or
 // drops one its file holds twice.
 func (s *Store) Delete(clientID, ref, number string) {
-	sh := s.shard(ref)
+	seq, ok := store.SeqOf(number)
+	if !ok {
+		return
+	}
+	h := s.hash(ref)
+	sh := s.shard(h)
 	sh.mu.Lock()
-	tx := sh.get(clientID, ref)
-	ok := tx != nil && tx.TransactionNumber == number
+	i, r := sh.find(clientID, ref, h)
+	ok = r != nil && r.seq == seq
 	if ok {
-		sh.del(clientID, ref)
-		sh.counts[statusIndex(tx.Status)]--
+		sh.counts[r.status]--
+		sh.del(clientID, ref, h, i)
 	}
 	sh.mu.Unlock()
 	if ok {
-		if seq, ok := store.SeqOf(number); ok {
-			s.index.drop(seq, tx)
-		}
+		s.index.drop(seq, locate(h, i))
 		s.held.Add(-1)
 		s.changed()
 	}
 }
 
-// Get returns a copy of the merchant's transaction ref. The copy shares
-// Items, which never change after creation.
+// Get returns the merchant's transaction ref.
 func (s *Store) Get(_ context.Context, clientID, ref string) (store.Transaction, error) {
-	sh := s.shard(ref)
+	h := s.hash(ref)
+	sh := s.shard(h)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	tx := sh.get(clientID, ref)
-	if tx == nil {
+	_, r := sh.find(clientID, ref, h)
+	if r == nil {
 		return store.Transaction{}, store.ErrNotFound
 	}
-	return *tx, nil
+	return sh.read(r), nil
 }
 
-// GetByNumber returns a copy of the transaction with that number.
-func (s *Store) GetByNumber(ctx context.Context, number string) (store.Transaction, error) {
+// GetByNumber returns the transaction with that number.
+func (s *Store) GetByNumber(_ context.Context, number string) (store.Transaction, error) {
 	seq, ok := store.SeqOf(number)
 	if !ok {
 		return store.Transaction{}, store.ErrNotFound
 	}
-	tx := s.index.get(seq)
-	if tx == nil || tx.TransactionNumber != number { // immutable fields: no shard lock needed
+	var tx store.Transaction
+	found := s.withRecord(seq, false, func(sh *shard, r *rec) { tx = sh.read(r) })
+	if !found || tx.TransactionNumber != number {
 		return store.Transaction{}, store.ErrNotFound
 	}
-	return s.Get(ctx, tx.ClientID, tx.ReferenceNumber)
+	return tx, nil
+}
+
+// withRecord runs fn on the record of the transaction numbered seq, if
+// the store holds it, with its shard locked (for writing if write).
+func (s *Store) withRecord(seq uint64, write bool, fn func(*shard, *rec)) bool {
+	loc := s.index.get(seq)
+	if loc == 0 {
+		return false
+	}
+	sh, i := &s.shards[loc>>28], loc&(1<<28-1)-1
+	if write {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+	} else {
+		sh.mu.RLock()
+		defer sh.mu.RUnlock()
+	}
+	if i >= sh.recs.n {
+		return false
+	}
+	r := sh.recs.at(i)
+	if r.seq != seq {
+		return false
+	}
+	fn(sh, r)
+	return true
 }
 
 // Update runs change on the transaction under its shard's lock; the
 // deliveries change returns count as pending from then on.
 func (s *Store) Update(_ context.Context, clientID, ref string, change func(*store.Transaction) ([]delivery.Record, error)) (store.Transaction, error) {
-	sh := s.shard(ref)
+	h := s.hash(ref)
+	sh := s.shard(h)
 	sh.mu.Lock()
-	t := sh.get(clientID, ref)
-	if t == nil {
-		sh.mu.Unlock()
+	defer sh.mu.Unlock()
+	_, r := sh.find(clientID, ref, h)
+	if r == nil {
 		return store.Transaction{}, store.ErrNotFound
 	}
-	before := t.Status
-	rs, err := change(t)
+	tx := sh.read(r)
+	rs, err := change(&tx)
 	if err != nil {
-		tx := *t
-		sh.mu.Unlock()
-		return tx, err
+		return sh.read(r), err
 	}
-	s.settled(sh, t, before, len(rs))
-	tx := *t
-	sh.mu.Unlock()
+	s.rewrite(sh, r, &tx, len(rs))
 	s.changed()
 	return tx, nil
 }
 
-// settled does the bookkeeping of a change of t from status before that
-// committed pending deliveries; t's shard lock is held for writing.
-func (s *Store) settled(sh *shard, t *store.Transaction, before string, pending int) {
-	if t.Status != before {
-		sh.counts[statusIndex(before)]--
-		sh.counts[statusIndex(t.Status)]++
+// rewrite stores tx in r, the record of a transaction that changed, with
+// the bookkeeping of a change that committed pending deliveries; r's
+// shard lock is held for writing.
+func (s *Store) rewrite(sh *shard, r *rec, tx *store.Transaction, pending int) {
+	before := r.status
+	text := r.text
+	sh.write(r, r.seq, tx)
+	sh.arena.drop(text)
+	if r.status != before {
+		sh.counts[before]--
+		sh.counts[r.status]++
 	}
-	seq, _ := store.SeqOf(t.TransactionNumber)
-	sl := s.index.slot(seq)
-	if sl == nil {
-		return
-	}
-	n := sl.pending.Add(int32(pending))
-	if before == store.StatusPending && t.Status != store.StatusPending && n == 0 {
-		s.finished.push(seq)
+	n := r.pending.Add(int32(pending))
+	if store.Statuses[before] == store.StatusPending && r.status != before && n == 0 {
+		s.finished.push(r.seq)
 	}
 }
 
@@ -274,14 +350,14 @@ func (s *Store) settled(sh *shard, t *store.Transaction, before string, pending 
 // it is: a durable store publishes a change it committed (after
 // AddDeliveries with the change's deliveries, if any).
 func (s *Store) Replace(tx store.Transaction) {
-	sh := s.shard(tx.ReferenceNumber)
+	h := s.hash(tx.ReferenceNumber)
+	sh := s.shard(h)
+	seq, _ := store.SeqOf(tx.TransactionNumber)
 	sh.mu.Lock()
-	t := sh.get(tx.ClientID, tx.ReferenceNumber)
-	found := t != nil && t.TransactionNumber == tx.TransactionNumber
+	_, r := sh.find(tx.ClientID, tx.ReferenceNumber, h)
+	found := r != nil && r.seq == seq
 	if found {
-		before := t.Status
-		*t = tx
-		s.settled(sh, t, before, 0)
+		s.rewrite(sh, r, &tx, 0)
 	}
 	sh.mu.Unlock()
 	if found {
@@ -289,8 +365,8 @@ func (s *Store) Replace(tx store.Transaction) {
 	}
 }
 
-// List returns copies of the transactions f matches, newest first, a page
-// at a time. It walks the index from the cursor down: a page costs the
+// List returns the transactions f matches, newest first, a page at a
+// time. It walks the index from the cursor down: a page costs the
 // transactions it holds and those the filter skips.
 func (s *Store) List(_ context.Context, f store.Filter) ([]store.Transaction, string, error) {
 	from, err := store.ParseCursor(store.TxCursor, f.Cursor)
@@ -303,13 +379,12 @@ func (s *Store) List(_ context.Context, f store.Filter) ([]store.Transaction, st
 	for {
 		buf = s.index.below(from, buf)
 		for _, h := range buf {
-			sh := s.shard(h.tx.ReferenceNumber) // immutable fields: no lock needed
-			sh.mu.RLock()
-			if sh.get(h.tx.ClientID, h.tx.ReferenceNumber) == h.tx && f.Match(h.tx) {
-				out = append(out, *h.tx)
-				last = append(last, h.seq)
-			}
-			sh.mu.RUnlock()
+			s.withRecord(h.seq, false, func(sh *shard, r *rec) {
+				if sh.match(r, &f) {
+					out = append(out, sh.read(r))
+					last = append(last, h.seq)
+				}
+			})
 			if f.Limit > 0 && len(out) > f.Limit { // one more than asked: there is a next page
 				return out[:f.Limit], store.FormatCursor(store.TxCursor, last[f.Limit-1]), nil
 			}
@@ -319,6 +394,15 @@ func (s *Store) List(_ context.Context, f store.Filter) ([]store.Transaction, st
 		}
 		from = buf[len(buf)-1].seq
 	}
+}
+
+// match reports whether f selects r, reading no more of it than f asks.
+func (sh *shard) match(r *rec, f *store.Filter) bool {
+	tx := store.Transaction{ClientID: sh.tables.strs[r.client], Status: r.statusName()}
+	if f.Reference != "" {
+		tx.ReferenceNumber = string(reference(sh.arena.bytes(r.text)))
+	}
+	return f.Match(&tx)
 }
 
 // StatusCounts counts the transactions in each status, evicted ones
@@ -346,24 +430,20 @@ func (s *Store) StatusCounts(context.Context) (map[string]int, error) {
 // the process as everything here does.
 func (s *Store) AddDeliveries(_ context.Context, rs []delivery.Record) error {
 	for i := range rs {
-		s.withSlot(rs[i].ClientID, rs[i].Note.ReferenceNumber, func(_ *store.Transaction, sl *slot) { sl.pending.Add(1) })
+		s.withRec(rs[i].ClientID, rs[i].Note.ReferenceNumber, func(r *rec) { r.pending.Add(1) })
 	}
 	return nil
 }
 
-// withSlot runs fn on the merchant's transaction ref and its slot, if it
+// withRec runs fn on the record of the merchant's transaction ref, if it
 // holds one, with its shard locked for reading.
-func (s *Store) withSlot(clientID, ref string, fn func(*store.Transaction, *slot)) {
-	sh := s.shard(ref)
+func (s *Store) withRec(clientID, ref string, fn func(*rec)) {
+	h := s.hash(ref)
+	sh := s.shard(h)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	tx := sh.get(clientID, ref)
-	if tx == nil {
-		return
-	}
-	seq, _ := store.SeqOf(tx.TransactionNumber)
-	if sl := s.index.slot(seq); sl != nil {
-		fn(tx, sl)
+	if _, r := sh.find(clientID, ref, h); r != nil {
+		fn(r)
 	}
 }
 
@@ -441,9 +521,7 @@ func (s *Store) Reset(context.Context) error {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		sh.txs = map[string]*refs{}
-		sh.counts = [len(store.Statuses)]int{}
-		sh.evicted = [len(store.Statuses)]int{}
+		sh.reset()
 		sh.mu.Unlock()
 	}
 	s.index.clear()
@@ -464,15 +542,19 @@ func (s *Store) ResetMerchant(_ context.Context, clientID string) error {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		if r := sh.txs[clientID]; r != nil {
-			for _, tx := range r.m {
-				sh.counts[statusIndex(tx.Status)]--
-				if seq, ok := store.SeqOf(tx.TransactionNumber); ok {
-					s.index.drop(seq, tx)
-				}
+			for _, j := range slices.Concat(slices.Collect(maps.Values(r.m)), slices.Collect(maps.Values(r.coll))) {
+				rc := sh.recs.at(j)
+				sh.counts[rc.status]--
+				s.index.drop(rc.seq, locOf(i, j))
 				s.held.Add(-1)
+				sh.arena.drop(rc.text)
+				sh.recs.release(j)
 			}
 		}
 		delete(sh.txs, clientID)
+		if sh.arena.wasteful() {
+			sh.compact()
+		}
 		sh.mu.Unlock()
 	}
 	s.journal.drop(clientID)

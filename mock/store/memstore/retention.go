@@ -102,25 +102,25 @@ func (s *Store) EvictFunc(r store.Retention, batch int, tx, attempt func(uint64)
 // evictTx forgets the transaction numbered seq if it is finished and has
 // no delivery pending.
 func (s *Store) evictTx(seq uint64) bool {
-	tx := s.index.get(seq)
-	if tx == nil {
-		return false
+	var ok bool
+	s.withRecord(seq, true, func(sh *shard, r *rec) {
+		if r.statusName() == store.StatusPending || r.pending.Load() > 0 {
+			return
+		}
+		b := sh.arena.bytes(r.text)
+		ref := string(reference(b))
+		clientID := sh.tables.strs[r.client]
+		i, _ := sh.find(clientID, ref, s.hash(ref))
+		sh.counts[r.status]--
+		sh.evicted[r.status]++
+		sh.del(clientID, ref, s.hash(ref), i)
+		ok = true
+	})
+	if ok {
+		s.index.drop(seq, s.index.get(seq))
+		s.held.Add(-1)
 	}
-	sh := s.shard(tx.ReferenceNumber)
-	sh.mu.Lock()
-	sl := s.index.slot(seq)
-	if sh.get(tx.ClientID, tx.ReferenceNumber) != tx || tx.Status == store.StatusPending || sl == nil || sl.pending.Load() > 0 {
-		sh.mu.Unlock()
-		return false
-	}
-	sh.del(tx.ClientID, tx.ReferenceNumber)
-	st := statusIndex(tx.Status)
-	sh.counts[st]--
-	sh.evicted[st]++
-	sh.mu.Unlock()
-	s.index.drop(seq, tx)
-	s.held.Add(-1)
-	return true
+	return ok
 }
 
 // Usage says what the store holds and what it evicted.
