@@ -318,24 +318,31 @@ func (s *Store) Update(_ context.Context, clientID, ref string, change func(*sto
 	if r == nil {
 		return store.Transaction{}, store.ErrNotFound
 	}
-	tx := sh.read(r)
+	was := sh.read(r)
+	tx := was
+	tx.Items = slices.Clone(was.Items) // change may write them: was keeps what r holds
 	rs, err := change(&tx)
 	if err != nil {
-		return sh.read(r), err
+		return was, err
 	}
-	s.rewrite(sh, r, &tx, len(rs))
+	s.rewrite(sh, r, &was, &tx, len(rs))
 	s.changed()
 	return tx, nil
 }
 
-// rewrite stores tx in r, the record of a transaction that changed, with
-// the bookkeeping of a change that committed pending deliveries; r's
-// shard lock is held for writing.
-func (s *Store) rewrite(sh *shard, r *rec, tx *store.Transaction, pending int) {
+// rewrite stores tx in r, the record of a transaction that changed from
+// was, with the bookkeeping of a change that committed pending
+// deliveries; r's shard lock is held for writing. A change of status
+// alone (most are) keeps the record's text where it is.
+func (s *Store) rewrite(sh *shard, r *rec, was, tx *store.Transaction, pending int) {
 	before := r.status
 	text := r.text
-	sh.write(r, r.seq, tx)
-	sh.arena.drop(text)
+	if sameText(was, tx) {
+		sh.writeFields(r, r.seq, tx)
+	} else {
+		sh.write(r, r.seq, tx)
+		sh.arena.drop(text)
+	}
 	if r.status != before {
 		sh.counts[before]--
 		sh.counts[r.status]++
@@ -357,7 +364,8 @@ func (s *Store) Replace(tx store.Transaction) {
 	_, r := sh.find(tx.ClientID, tx.ReferenceNumber, h)
 	found := r != nil && r.seq == seq
 	if found {
-		s.rewrite(sh, r, &tx, 0)
+		was := sh.read(r)
+		s.rewrite(sh, r, &was, &tx, 0)
 	}
 	sh.mu.Unlock()
 	if found {

@@ -366,8 +366,17 @@ func (t *tables) time(s stamp) time.Time {
 	return time.Unix(s.sec, int64(s.nsec)).In(t.zones[s.zone].loc)
 }
 
-// write stores tx in r (whose text, if any, is dropped first).
+// write stores tx in r, its text in new bytes of the arena (the caller
+// drops the old ones, if any).
 func (sh *shard) write(r *rec, seq uint64, tx *store.Transaction) {
+	sh.writeFields(r, seq, tx)
+	ref, b := sh.arena.alloc(textSize(tx))
+	appendText(b, tx)
+	r.text = ref
+}
+
+// writeFields stores all of tx in r but its text.
+func (sh *shard) writeFields(r *rec, seq uint64, tx *store.Transaction) {
 	t := &sh.tables
 	r.seq = seq
 	r.expiredAt, r.createdAt = t.stamp(tx.ExpiredAt), t.stamp(tx.CreatedAt)
@@ -384,13 +393,17 @@ func (sh *shard) write(r *rec, seq uint64, tx *store.Transaction) {
 		t.str(tx.PaymentDestType), t.str(tx.Scenario)
 	r.policy = t.policy(tx.Delivery)
 	r.status = uint8(statusIndex(tx.Status))
-	sh.writeText(r, tx)
 }
 
-func (sh *shard) writeText(r *rec, tx *store.Transaction) {
-	ref, b := sh.arena.alloc(textSize(tx))
-	appendText(b, tx)
-	r.text = ref
+// sameText reports whether a and b have the same text.
+func sameText(a, b *store.Transaction) bool {
+	af, bf := textFields(a), textFields(b)
+	for i := range af {
+		if *af[i] != *bf[i] {
+			return false
+		}
+	}
+	return slices.Equal(a.Items, b.Items) && (a.Items == nil) == (b.Items == nil)
 }
 
 // read makes the transaction r holds.

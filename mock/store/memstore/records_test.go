@@ -142,3 +142,42 @@ func TestArenaBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateText: a change of status alone keeps the record's text where
+// it is; a change of its text is stored, and reads back.
+func TestUpdateText(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name     string
+		change   func(*store.Transaction)
+		moved    bool
+		wantName string
+	}{
+		{"status alone", func(tx *store.Transaction) { tx.Status = store.StatusPaid }, false, "Budi"},
+		{"customer name", func(tx *store.Transaction) { tx.CustomerName = "Siti" }, true, "Siti"},
+		{"an item's name", func(tx *store.Transaction) { tx.Items[0].Name = "Teh" }, true, "Budi"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New()
+			tx := &store.Transaction{TransactionNumber: "SBX2026112400000001", ReferenceNumber: "R1", ClientID: "c",
+				Status: store.StatusPending, CustomerName: "Budi", Items: []store.Item{{Name: "Kopi", Quantity: 1, Amount: 5}}}
+			if err := s.Create(ctx, tx); err != nil {
+				t.Fatal(err)
+			}
+			sh := s.shard(s.hash("R1"))
+			_, r := sh.find("c", "R1", s.hash("R1"))
+			before := r.text
+			got, err := s.Update(ctx, "c", "R1", func(tx *store.Transaction) ([]delivery.Record, error) { tt.change(tx); return nil, nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if moved := r.text != before; moved != tt.moved {
+				t.Errorf("text moved: %v, want %v", moved, tt.moved)
+			}
+			stored, _ := s.Get(ctx, "c", "R1")
+			if !reflect.DeepEqual(stored.Items, got.Items) || stored.CustomerName != tt.wantName || got.CustomerName != tt.wantName {
+				t.Errorf("stored %+v, returned %+v", stored, got)
+			}
+		})
+	}
+}
