@@ -1,10 +1,15 @@
 package mock
 
 import (
+	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bjpay/bjpay-sandbox/mock/notify"
 	"github.com/bjpay/bjpay-sandbox/mock/store"
+	"github.com/bjpay/bjpay-sandbox/mock/store/memstore"
 )
 
 // TestNumberParts: an expiry event finds its payment again by the parts
@@ -41,5 +46,87 @@ func TestNumberParts(t *testing.T) {
 		if seq, date, ok := numberParts(bad); ok {
 			t.Errorf("numberParts(%q) = %d, %d, true; want refused", bad, seq, date)
 		}
+	}
+}
+
+// unreadable is a store whose look-ups by number fail while failing is
+// set.
+type unreadable struct {
+	*memstore.Store
+	failing atomic.Bool
+}
+
+func (u *unreadable) GetByNumber(ctx context.Context, number string) (store.Transaction, error) {
+	if u.failing.Load() {
+		return store.Transaction{}, errors.New("disk read error (injected)")
+	}
+	return u.Store.GetByNumber(ctx, number)
+}
+
+// TestExpiryFindsPayment: an expiry event, which holds only its payment's
+// number parts, ends the payment it was planned for once expiredAt comes;
+// does nothing to a payment gone since, or to a newer one under the same
+// reference; and when the store cannot be read, tries again a second
+// later.
+func TestExpiryFindsPayment(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		stored     bool // the planned payment is in the store
+		reused     bool // a newer payment took its reference (after a reset)
+		unreadable bool // the store cannot be read when the expiry comes
+		want       string
+	}{
+		{"held", true, false, false, store.StatusExpired},
+		{"gone", false, false, false, ""},
+		{"reference reused", false, true, false, store.StatusPending},
+		{"store unreadable, then read", true, false, true, store.StatusExpired},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &unreadable{Store: memstore.New()}
+			clock, _ := NewSandboxClock(ClockVirtual, 1)
+			s, err := New(Options{Config: DefaultConfig(), Store: st, Clock: clock, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Start()
+			defer s.Close(context.Background())
+			ctx := context.Background()
+			newTx := func() *store.Transaction {
+				now := clock.Now().In(notify.WIB).Truncate(time.Second)
+				return &store.Transaction{TransactionNumber: store.Number(now, st.NextSeq()), ReferenceNumber: "R1",
+					ClientID: "shop", Status: store.StatusPending, CreatedAt: now, ExpiredAt: now.Add(time.Hour)}
+			}
+			tx := newTx()
+			if tt.stored {
+				if err := st.Create(ctx, tx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.reused {
+				newer := newTx()
+				newer.ExpiredAt = newer.ExpiredAt.Add(time.Hour)
+				if err := st.Create(ctx, newer); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.planExpiry(tx)
+			st.failing.Store(tt.unreadable)
+			if err := s.AdvanceClock(90 * time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if tt.unreadable {
+				if got, _ := st.Get(ctx, "shop", "R1"); got.Status != store.StatusPending {
+					t.Fatalf("%s while the store could not be read, want PENDING", got.Status)
+				}
+				st.failing.Store(false)
+				if err := s.AdvanceClock(time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, _ := st.Get(ctx, "shop", "R1")
+			if got.Status != tt.want {
+				t.Errorf("R1 is %q after its expiry, want %q", got.Status, tt.want)
+			}
+		})
 	}
 }
