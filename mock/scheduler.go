@@ -31,6 +31,7 @@ type scheduler struct {
 	mu        sync.Mutex
 	events    eventHeap
 	fns       map[uint64]task // the events with a function, by seq
+	fnsPeak   int             // the most fns held since it was made
 	owners    []string        // by index: the client ids events are for ("" for a free index)
 	ownerIx   map[string]uint32
 	free      []uint32 // indexes of owners taken away, to use again
@@ -186,6 +187,7 @@ func (s *scheduler) put(es []event) {
 				s.fns = map[uint64]task{}
 			}
 			s.fns[s.seq] = task{e.fn, e.cost}
+			s.fnsPeak = max(s.fnsPeak, len(s.fns))
 			s.promised.Add(e.cost)
 		} else {
 			en.date = e.date
@@ -264,6 +266,11 @@ func (s *scheduler) untask(e entry) task {
 	}
 	t := s.fns[e.seq]
 	delete(s.fns, e.seq)
+	if len(s.fns) == 0 && s.fnsPeak > 1024 {
+		// A map never shrinks: after a burst (a load's timelines), the
+		// collector would scan its empty slots at every cycle.
+		s.fns, s.fnsPeak = nil, 0
+	}
 	s.promised.Add(-t.cost)
 	return t
 }
