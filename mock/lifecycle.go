@@ -58,7 +58,8 @@ func (s *Sandbox) planExpiry(tx *store.Transaction) {
 	seq, date, ok := numberParts(tx.TransactionNumber)
 	if !ok { // not a number the sandbox makes: the event keeps it
 		id := idOf(tx)
-		s.clocks.put(id.clientID, event{at: tx.ExpiredAt, fn: func() { s.expire(id) }})
+		seq, _ = store.SeqOf(id.number)
+		s.clocks.put(id.clientID, event{at: tx.ExpiredAt, key: seq, fn: func() { s.expire(id) }})
 		return
 	}
 	s.clocks.put(tx.ClientID, event{at: tx.ExpiredAt, key: seq, date: date})
