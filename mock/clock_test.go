@@ -51,7 +51,7 @@ func TestSandboxClock(t *testing.T) {
 // passes them, and not before.
 func TestSchedulerVirtual(t *testing.T) {
 	c, _ := NewSandboxClock(ClockVirtual, 1)
-	s := newScheduler(c)
+	s := newScheduler(c, nil)
 	s.start()
 	defer s.close()
 	start := c.Now()
@@ -82,7 +82,7 @@ func TestSchedulerVirtual(t *testing.T) {
 // TestSchedulerReal: on a real clock, events fire by themselves.
 func TestSchedulerReal(t *testing.T) {
 	c, _ := NewSandboxClock(ClockReal, 1000) // 20 ms of sandbox time pass in 20 µs
-	s := newScheduler(c)
+	s := newScheduler(c, nil)
 	s.start()
 	defer s.close()
 	done := make(chan struct{})
@@ -103,27 +103,28 @@ func TestWallDelayBounded(t *testing.T) {
 	}
 }
 
-// TestEventHeap: events come out by time, ties in the order they went in,
-// whatever the order of pushes.
+// TestEventHeap: entries come out by time, ties in the order they went
+// in, whatever the order of pushes.
 func TestEventHeap(t *testing.T) {
 	base := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	for _, n := range []int{0, 1, 2, 7, 100, 1000} {
 		var h eventHeap
 		r := rand.New(rand.NewPCG(uint64(n), 1))
 		for seq := range n {
-			h.push(event{at: base.Add(time.Duration(r.IntN(10)) * time.Second), seq: uint64(seq)})
+			at := base.Add(time.Duration(r.IntN(10)) * time.Second).Add(time.Duration(r.IntN(3)) * time.Nanosecond)
+			h.push(entry{sec: at.Unix(), nsec: uint32(at.Nanosecond()), seq: uint64(seq)})
 		}
-		var prev event
+		var prev entry
 		for i := range n {
 			e := h[0]
 			h.pop()
-			if i > 0 && (e.at.Before(prev.at) || e.at.Equal(prev.at) && e.seq < prev.seq) {
-				t.Fatalf("n=%d: event %d (%s, seq %d) after (%s, seq %d)", n, i, e.at, e.seq, prev.at, prev.seq)
+			if i > 0 && (e.at().Before(prev.at()) || e.at().Equal(prev.at()) && e.seq < prev.seq) {
+				t.Fatalf("n=%d: entry %d (%s, seq %d) after (%s, seq %d)", n, i, e.at(), e.seq, prev.at(), prev.seq)
 			}
 			prev = e
 		}
 		if len(h) != 0 {
-			t.Errorf("n=%d: %d events left", n, len(h))
+			t.Errorf("n=%d: %d entries left", n, len(h))
 		}
 	}
 }
@@ -132,14 +133,15 @@ func TestEventHeap(t *testing.T) {
 // before it stops, even when the loop has not noticed them yet.
 func TestCloseRunsDueEvents(t *testing.T) {
 	clock, _ := NewSandboxClock(ClockVirtual, 1)
-	s := newScheduler(clock)
+	s := newScheduler(clock, nil)
 	s.start()
 	ran := false
 	s.runDue()
 	time.Sleep(20 * time.Millisecond) // the loop is back waiting, nothing planned
 	// Pushed behind the loop's back, as a due event it has not noticed.
 	s.mu.Lock()
-	s.events.push(event{at: clock.Now(), fn: func() { ran = true }})
+	s.events.push(entry{sec: clock.Now().Unix(), seq: 1, owner: s.ownerIndex("m")})
+	s.fns = map[uint64]task{1: {fn: func() { ran = true }}}
 	s.mu.Unlock()
 	s.close()
 	if !ran {

@@ -16,6 +16,7 @@ import (
 type clocks struct {
 	global *SandboxClock
 	gsched *scheduler
+	expire func(clientID string, seq uint64, date uint32) // every scheduler's (see event)
 
 	mu      sync.RWMutex
 	own     map[string]*ownClock // by client id
@@ -28,8 +29,10 @@ type ownClock struct {
 	sched *scheduler
 }
 
-func newClocks(global *SandboxClock) *clocks {
-	return &clocks{global: global, gsched: newScheduler(global), own: map[string]*ownClock{}}
+// newClocks returns the clocks, global the one every merchant follows
+// until it gets its own; expire runs the payments' expiries.
+func newClocks(global *SandboxClock, expire func(clientID string, seq uint64, date uint32)) *clocks {
+	return &clocks{global: global, gsched: newScheduler(global, expire), expire: expire, own: map[string]*ownClock{}}
 }
 
 // of returns the clock and scheduler clientID follows.
@@ -92,7 +95,7 @@ func (c *clocks) detach(clientID string) *ownClock {
 	}
 	clock, _ := NewSandboxClock(c.global.Mode(), c.global.Speed())
 	clock.Set(c.global.Now())
-	o := &ownClock{clock: clock, sched: newScheduler(clock)}
+	o := &ownClock{clock: clock, sched: newScheduler(clock, c.expire)}
 	o.sched.put(c.gsched.take(clientID))
 	switch {
 	case c.closed:

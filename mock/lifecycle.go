@@ -51,11 +51,58 @@ func (s *Sandbox) plan(tx *store.Transaction, sc *scenarios.Scenario) {
 
 // planExpiry schedules the end of a payment whose expiredAt comes, unless
 // it has ended by then (transition cancels it: the event is keyed by the
-// payment's sequence number).
+// payment's sequence number). The event holds no more than what finds the
+// payment again, its number's date and sequence number: a million held
+// payments cost the collector nothing to scan (see scheduler).
 func (s *Sandbox) planExpiry(tx *store.Transaction) {
-	id := idOf(tx)
-	seq, _ := store.SeqOf(tx.TransactionNumber)
-	s.clocks.put(id.clientID, event{at: tx.ExpiredAt, key: seq, fn: func() { s.expire(id) }})
+	seq, date, ok := numberParts(tx.TransactionNumber)
+	if !ok { // not a number the sandbox makes: the event keeps it
+		id := idOf(tx)
+		seq, _ = store.SeqOf(id.number)
+		s.clocks.put(id.clientID, event{at: tx.ExpiredAt, key: seq, fn: func() { s.expire(id) }})
+		return
+	}
+	s.clocks.put(tx.ClientID, event{at: tx.ExpiredAt, key: seq, date: date})
+}
+
+// numberParts reads the sequence number and the date (yyyymmdd) of a
+// transaction number store.Number made; ok is false for any other, so
+// that store.Number(dateOf(date), seq) gives number back.
+func numberParts(number string) (seq uint64, date uint32, ok bool) {
+	const prefix = len("SBX20060102")
+	seq, ok = store.SeqOf(number)
+	if digits := len(number) - prefix; !ok || digits < 8 || digits > 8 && number[prefix] == '0' {
+		return 0, 0, false // store.Number pads to eight digits, no more
+	}
+	for _, c := range []byte(number[3:prefix]) {
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+		date = date*10 + uint32(c-'0')
+	}
+	d := dateOf(date)
+	y, m, day := d.Date()
+	return seq, date, date != 0 && uint32(y*10000+int(m)*100+day) == date
+}
+
+// dateOf is the day yyyymmdd names.
+func dateOf(date uint32) time.Time {
+	return time.Date(int(date/10000), time.Month(date/100%100), int(date%100), 0, 0, 0, 0, time.UTC)
+}
+
+// expireDue ends the payment an expiry event is for (see planExpiry),
+// if the store still holds it PENDING: reset or evicted since, it is
+// gone, and nothing happens.
+func (s *Sandbox) expireDue(clientID string, seq uint64, date uint32) {
+	tx, err := s.store.GetByNumber(context.Background(), store.Number(dateOf(date), seq))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		err = s.storeFailed("read the transaction to expire", err)
+		s.retryLater(clientID, err, func() { s.expireDue(clientID, seq, date) })
+	case tx.Status == store.StatusPending:
+		s.expire(idOf(&tx))
+	}
 }
 
 // expire ends a payment whose expiredAt has come.

@@ -181,7 +181,7 @@ func New(opts Options) (*Sandbox, error) {
 	if opts.Clock == nil {
 		opts.Clock, _ = NewSandboxClock(ClockReal, 1)
 	}
-	s.clocks = newClocks(opts.Clock)
+	s.clocks = newClocks(opts.Clock, s.expireDue)
 	if s.wallNow == nil {
 		s.wallNow = time.Now
 	}
