@@ -146,6 +146,9 @@ func (h *eventHeap) pop() {
 	old[0] = old[n]
 	*h = old[:n]
 	h.down(0)
+	if cap(old) > 4*n+4096 { // a mass expiry ran: give its memory back
+		*h = slices.Clone(*h)
+	}
 }
 
 // newScheduler returns a scheduler on clock; expire runs the expiries
