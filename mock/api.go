@@ -34,7 +34,7 @@ type call struct {
 // the sandbox's documented order: content type (415), body size (413),
 // credentials (01), X-Request-Time (23). Route and method (404, 405) were
 // checked by the router.
-func (s *Sandbox) bjpay(h func(c *call) (any, error)) http.Handler {
+func (s *Sandbox) bjpay(h func(c call) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 			s.writeError(w, r, err)
@@ -57,7 +57,7 @@ func (s *Sandbox) bjpay(h func(c *call) (any, error)) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		data, err := h(&call{r: r, merchant: m, body: body})
+		data, err := h(call{r: r, merchant: m, body: body}) // by value: a *call would escape
 		if errors.Is(err, errDrop) {
 			dropConnection(w)
 			return
@@ -70,11 +70,11 @@ func (s *Sandbox) bjpay(h func(c *call) (any, error)) http.Handler {
 	})
 }
 
-func (s *Sandbox) handleChannels(c *call) (any, error) {
+func (s *Sandbox) handleChannels(c call) (any, error) {
 	return s.channelsData, nil
 }
 
-func (s *Sandbox) handleCreate(c *call) (any, error) {
+func (s *Sandbox) handleCreate(c call) (any, error) {
 	if n := s.notifier.Pending(); n >= s.maxPend {
 		// Overload, not bad input: the sandbox's own 503, with the way out.
 		return nil, errorf(KindUnavailable, "the sandbox has %d notifies waiting for delivery, its limit (--max-pending-notifies); it takes no new payments until they drain: retry shortly, make the merchant's notify endpoint answer faster, or raise the limit", n)
@@ -94,7 +94,7 @@ func (s *Sandbox) handleCreate(c *call) (any, error) {
 		if n, cost := s.notifier.Pending()+s.clocks.promised(), int64(sc.Notifies()); n+cost > s.maxPend {
 			return nil, errorf(KindUnavailable, "the sandbox has %d notifies waiting or scheduled, and scenario %q would add up to %d; its limit is %d (--max-pending-notifies): retry shortly, make the merchant's notify endpoint answer faster, or raise the limit", n, sc.Name, cost, s.maxPend)
 		}
-		if err := forceCreate(c, sc); err != nil {
+		if err := forceCreate(&c, sc); err != nil {
 			return nil, err
 		}
 	}
@@ -134,7 +134,7 @@ func forceCreate(c *call, sc *scenarios.Scenario) error {
 // errDrop asks the wrapper to close the connection without an answer.
 var errDrop = errors.New("drop the connection")
 
-func (s *Sandbox) handleInquiry(c *call) (any, error) {
+func (s *Sandbox) handleInquiry(c call) (any, error) {
 	ref := mux.Vars(c.r)["referenceNumber"]
 	tx, err := s.store.Get(c.r.Context(), c.merchant.ClientID, ref)
 	switch {

@@ -83,9 +83,10 @@ func (s *Sandbox) create(ctx context.Context, m *merchant, req *createRequest, p
 	now := s.clocks.Now(m.ClientID).In(notify.WIB).Truncate(time.Second)
 	ch := v.channel
 	fee := feeFor(ch, v.amount)
+	number, ref := numberAndRef(now, s.store.NextSeq(), v.ref)
 	tx := &store.Transaction{
-		TransactionNumber:   store.Number(now, s.store.NextSeq()),
-		ReferenceNumber:     v.ref,
+		TransactionNumber:   number,
+		ReferenceNumber:     ref,
 		PaymentCode:         ch.PaymentCode,
 		PaymentName:         ch.PaymentName,
 		CustomerName:        v.name,
@@ -107,7 +108,11 @@ func (s *Sandbox) create(ctx context.Context, m *merchant, req *createRequest, p
 	if sc != nil {
 		tx.Scenario = sc.Name
 	}
-	tx.PaymentDest, tx.PaymentDestName = s.dest.dest(ch, tx, m.Name, publicURL+ControlPrefix+"/pay/"+tx.TransactionNumber)
+	var page string // the hosted page's URL, built only for the channels that send the payer there
+	if ch.PaymentDestType == DestRedirect {
+		page = publicURL + ControlPrefix + "/pay/" + tx.TransactionNumber
+	}
+	tx.PaymentDest, tx.PaymentDestName = s.dest.dest(ch, tx, m.Name, page)
 	created := *tx // the answer: as created, whatever happens to tx once the store has it
 	switch err := s.store.Create(ctx, tx); {
 	case errors.Is(err, store.ErrConflict): // lost a race with a create of the same reference
@@ -122,6 +127,18 @@ func (s *Sandbox) create(ctx context.Context, m *merchant, req *createRequest, p
 	}
 	s.plan(&created, sc)
 	return created, nil
+}
+
+// numberAndRef returns the new payment's transaction number and a copy
+// of its reference, in one allocation. The scheduler keeps both for as
+// long as the payment may expire; ref itself is a slice of the request
+// body (fastDecodeCreate), which it would keep alive as long.
+func numberAndRef(now time.Time, seq uint64, ref string) (number, refCopy string) {
+	var buf [96]byte
+	b := store.AppendNumber(buf[:0], now, seq)
+	n := len(b)
+	both := string(append(b, ref...))
+	return both[:n], both[n:]
 }
 
 // feeFor is the channel's fee on amount. [sandbox] A PERCENT fee is

@@ -1,9 +1,10 @@
 package mock
 
 import (
-	"fmt"
-	"strings"
+	"encoding/hex"
+	"strconv"
 	"sync"
+	"unicode"
 
 	"github.com/bjpay/bjpay-sandbox/mock/store"
 	"github.com/brianvoe/gofakeit/v6"
@@ -26,38 +27,52 @@ func newDestGen(seed int64) *destGen {
 
 // dest returns paymentDest and paymentDestName for a new transaction.
 // hostedPage is the URL of the sandbox's hosted payment page for it.
+// Each destination is built in a buffer on the stack and converted once.
 func (g *destGen) dest(ch *Channel, tx *store.Transaction, merchantName, hostedPage string) (dest, name string) {
+	var buf [128]byte
 	switch {
 	case ch.PaymentDestType == DestRedirect:
 		return hostedPage, ch.PaymentName
 	case ch.PaymentDestType == DestDeeplink:
-		return ch.DestPrefix + "?tref=" + g.token(), ch.PaymentName
+		b := append(buf[:0], ch.DestPrefix...)
+		b = append(b, "?tref="...)
+		return string(g.appendToken(b)), ch.PaymentName
 	case ch.PaymentType == "QRIS":
-		return qrisString(merchantName, g.digits(15), tx), merchantName
+		var nmid [15]byte
+		return qrisString(merchantName, string(g.appendDigits(nmid[:0], len(nmid))), tx), merchantName
 	default: // a virtual account number, 16 digits as in BJPAY's notify example
 		prefix := ch.DestPrefix
 		if len(prefix) > 12 {
 			prefix = prefix[:12]
 		}
-		return prefix + g.digits(16-len(prefix)), merchantName
+		b := append(buf[:0], prefix...)
+		return string(g.appendDigits(b, 16-len(prefix))), merchantName
 	}
 }
 
-func (g *destGen) digits(n int) string {
+// appendDigits appends n random decimal digits to b.
+func (g *destGen) appendDigits(b []byte, n int) []byte {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var b strings.Builder
-	b.Grow(n)
 	for i := 0; i < n; i++ {
-		b.WriteByte(byte('0' + g.faker.Number(0, 9)))
+		b = append(b, byte('0'+g.faker.Number(0, 9)))
 	}
-	return b.String()
+	return b
 }
 
-func (g *destGen) token() string {
+// appendToken appends a random version 4 UUID in hex, without dashes. It
+// draws the faker's random numbers as its UUID method does (the test
+// checks it), so the destinations of a seed stay what they were.
+func (g *destGen) appendToken(b []byte) []byte {
+	var u [16]byte
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	return strings.ReplaceAll(g.faker.UUID(), "-", "")
+	for i := range u {
+		u[i] = byte(g.faker.Rand.Intn(256))
+	}
+	g.mu.Unlock()
+	u[6] = u[6]&0x0f | 4<<4 // version 4
+	u[8] = u[8]&0xbf | 0x80 // variant
+	return hex.AppendEncode(b, u[:])
 }
 
 // qrisString builds a dynamic QRIS payload in the EMVCo merchant-presented
@@ -65,57 +80,62 @@ func (g *destGen) token() string {
 // and QRIS parsers accept it.
 func qrisString(merchantName, nmid string, tx *store.Transaction) string {
 	// EMVCo fields are ASCII and their lengths count bytes: keep the
-	// printable ASCII of the name, at most 25 characters.
-	name := strings.Map(func(r rune) rune {
-		if r < ' ' || r > '~' {
-			return -1
+	// printable ASCII of the upper-cased name, at most 25 characters.
+	var nameBuf [25]byte
+	name := nameBuf[:0]
+	for _, r := range merchantName {
+		if r = unicode.ToUpper(r); r >= ' ' && r <= '~' && len(name) < len(nameBuf) {
+			name = append(name, byte(r))
 		}
-		return r
-	}, strings.ToUpper(merchantName))
-	if len(name) > 25 {
-		name = name[:25]
 	}
 	ref := tx.ReferenceNumber
 	if len(ref) > 25 {
 		ref = ref[:25]
 	}
-	var b strings.Builder
-	tlv := func(tag, v string) { fmt.Fprintf(&b, "%s%02d%s", tag, len(v), v) }
-	tlv("00", "01") // payload format indicator
-	tlv("01", "12") // point of initiation: dynamic
-	tlv("26", sub(func(t func(string, string)) {
-		t("00", "ID.CO.BJPAY.WWW")
-		t("01", "93600"+nmid[:10])
-		t("02", nmid)
-		t("03", "UMI")
-	}))
-	tlv("51", sub(func(t func(string, string)) {
-		t("00", "ID.CO.QRIS.WWW")
-		t("02", "ID"+nmid[:13])
-		t("03", "UMI")
-	}))
-	tlv("52", "5999") // merchant category: general retail
-	tlv("53", "360")  // IDR
-	tlv("54", fmt.Sprintf("%d", tx.TotalAmount))
-	tlv("58", "ID")
-	tlv("59", name)
-	tlv("60", "JAKARTA")
-	tlv("61", "10110")
-	tlv("62", sub(func(t func(string, string)) { t("01", ref) }))
-	b.WriteString("6304")
-	return b.String() + fmt.Sprintf("%04X", crc16CCITT(b.String()))
+	var buf, sub [256]byte
+	b := buf[:0]
+	b = appendTLV(b, "00", "01") // payload format indicator
+	b = appendTLV(b, "01", "12") // point of initiation: dynamic
+	s := appendTLV(sub[:0], "00", "ID.CO.BJPAY.WWW")
+	s = appendTLV(s, "01", "93600"+nmid[:10])
+	s = appendTLV(s, "02", nmid)
+	s = appendTLV(s, "03", "UMI")
+	b = appendTLV(b, "26", s)
+	s = appendTLV(sub[:0], "00", "ID.CO.QRIS.WWW")
+	s = appendTLV(s, "02", "ID"+nmid[:13])
+	s = appendTLV(s, "03", "UMI")
+	b = appendTLV(b, "51", s)
+	b = appendTLV(b, "52", "5999") // merchant category: general retail
+	b = appendTLV(b, "53", "360")  // IDR
+	var amount [20]byte
+	b = appendTLV(b, "54", strconv.AppendInt(amount[:0], tx.TotalAmount, 10))
+	b = appendTLV(b, "58", "ID")
+	b = appendTLV(b, "59", name)
+	b = appendTLV(b, "60", "JAKARTA")
+	b = appendTLV(b, "61", "10110")
+	b = appendTLV(b, "62", appendTLV(sub[:0], "01", ref))
+	b = append(b, "6304"...)
+	crc := crc16CCITT(b)
+	b = append(b, hexUpper[crc>>12], hexUpper[crc>>8&0xF], hexUpper[crc>>4&0xF], hexUpper[crc&0xF])
+	return string(b)
 }
 
-// sub renders nested TLV fields.
-func sub(fill func(tlv func(tag, v string))) string {
-	var b strings.Builder
-	fill(func(tag, v string) { fmt.Fprintf(&b, "%s%02d%s", tag, len(v), v) })
-	return b.String()
+const hexUpper = "0123456789ABCDEF"
+
+// appendTLV appends one tag-length-value field: the length in at least
+// two decimal digits.
+func appendTLV[V string | []byte](b []byte, tag string, v V) []byte {
+	b = append(b, tag...)
+	if len(v) < 10 {
+		b = append(b, '0')
+	}
+	b = strconv.AppendInt(b, int64(len(v)), 10)
+	return append(b, v...)
 }
 
 // crc16CCITT is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), the checksum
 // EMVCo QR codes end with.
-func crc16CCITT(s string) uint16 {
+func crc16CCITT[S string | []byte](s S) uint16 {
 	crc := uint16(0xFFFF)
 	for i := 0; i < len(s); i++ {
 		crc ^= uint16(s[i]) << 8

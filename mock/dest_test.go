@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bjpay/bjpay-sandbox/mock/store"
+	"github.com/brianvoe/gofakeit/v6"
 )
 
 func TestCRC16CCITT(t *testing.T) {
@@ -85,6 +86,20 @@ func TestFeeFor(t *testing.T) {
 		ch := &Channel{FeeType: tt.feeType, Fee: tt.fee}
 		if got := feeFor(ch, tt.amount); got != tt.want {
 			t.Errorf("%s %v of %d = %d, want %d", tt.feeType, tt.fee, tt.amount, got, tt.want)
+		}
+	}
+}
+
+// TestAppendToken checks that deeplink tokens are gofakeit's UUIDs without
+// the dashes, drawn the same way: a seed keeps giving the destinations it
+// gave before appendToken replaced the UUID call.
+func TestAppendToken(t *testing.T) {
+	for _, seed := range []int64{1, 7, 42, 20261124} {
+		g, want := newDestGen(seed), gofakeit.NewUnlocked(seed)
+		for i := range 3 {
+			if got, want := string(g.appendToken(nil)), strings.ReplaceAll(want.UUID(), "-", ""); got != want {
+				t.Errorf("seed %d, token %d: got %s, want %s", seed, i, got, want)
+			}
 		}
 	}
 }

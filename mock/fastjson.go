@@ -11,11 +11,14 @@ import (
 // whether it could. For anything else it gives up, and decodeCreate uses
 // encoding/json, whose answers and messages stay the reference:
 // FuzzFastDecodeCreate checks that both agree wherever this one decodes.
+//
+// The body is copied into one string, and every string field is a slice
+// of it: one allocation for all of them, instead of one each.
 func fastDecodeCreate(body []byte) (req createRequest, ok bool) {
-	d := fastDecoder{b: body}
+	d := fastDecoder{b: string(body)}
 	d.ws()
-	if !d.object(func(key []byte) bool {
-		switch string(key) {
+	if !d.object(func(key string) bool {
+		switch key {
 		case "items":
 			return d.items(&req.Items)
 		case "totalAmount":
@@ -33,8 +36,8 @@ func fastDecodeCreate(body []byte) (req createRequest, ok bool) {
 }
 
 // stringField names createRequest's string fields by their JSON keys.
-func (req *createRequest) stringField(key []byte) *jsonString {
-	switch string(key) {
+func (req *createRequest) stringField(key string) *jsonString {
+	switch key {
 	case "paymentCode":
 		return &req.PaymentCode
 	case "referenceNumber":
@@ -57,8 +60,10 @@ func (req *createRequest) stringField(key []byte) *jsonString {
 	return nil
 }
 
+// fastDecoder reads a copy of the body: the strings it returns are
+// slices of b, which nothing else holds or changes.
 type fastDecoder struct {
-	b []byte
+	b string
 	i int
 }
 
@@ -82,7 +87,7 @@ func (d *fastDecoder) next(c byte) bool {
 }
 
 // object reads {"key": value, ...}; value reads each value after its colon.
-func (d *fastDecoder) object(value func(key []byte) bool) bool {
+func (d *fastDecoder) object(value func(key string) bool) bool {
 	if !d.next('{') {
 		return false
 	}
@@ -115,10 +120,10 @@ func (d *fastDecoder) object(value func(key []byte) bool) bool {
 }
 
 // rawString reads a string without escapes or control characters, in
-// valid UTF-8, and returns its bytes.
-func (d *fastDecoder) rawString() ([]byte, bool) {
+// valid UTF-8, and returns it.
+func (d *fastDecoder) rawString() (string, bool) {
 	if !d.next('"') {
-		return nil, false
+		return "", false
 	}
 	start := d.i
 	for ; d.i < len(d.b); d.i++ {
@@ -126,16 +131,16 @@ func (d *fastDecoder) rawString() ([]byte, bool) {
 		case c == '"':
 			s := d.b[start:d.i]
 			d.i++
-			return s, utf8.Valid(s)
+			return s, utf8.ValidString(s)
 		case c == '\\' || c < 0x20:
-			return nil, false
+			return "", false
 		}
 	}
-	return nil, false
+	return "", false
 }
 
 func (d *fastDecoder) null() bool {
-	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" {
+	if len(d.b)-d.i >= 4 && d.b[d.i:d.i+4] == "null" {
 		d.i += 4
 		return true
 	}
@@ -149,7 +154,7 @@ func (d *fastDecoder) str(f *jsonString) bool {
 		return true
 	}
 	s, ok := d.rawString()
-	*f = jsonString{S: string(s), Set: true}
+	*f = jsonString{S: s, Set: true}
 	return ok
 }
 
@@ -177,7 +182,7 @@ func (d *fastDecoder) num(f *jsonNumber) bool {
 			return false
 		}
 	}
-	n, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
+	n, err := strconv.ParseFloat(d.b[start:d.i], 64)
 	*f = jsonNumber{N: n, Set: true}
 	return err == nil // out of range: encoding/json's path words the message
 }
@@ -207,8 +212,8 @@ func (d *fastDecoder) items(f *jsonItems) bool {
 	}
 	for {
 		var it jsonItem
-		if !d.object(func(key []byte) bool {
-			switch string(key) {
+		if !d.object(func(key string) bool {
+			switch key {
 			case "name":
 				return d.str(&it.Name)
 			case "quantity":

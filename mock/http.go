@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -179,30 +180,48 @@ var jsonContentType = []string{"application/json"}
 
 func writeJSON(w http.ResponseWriter, status int, v envelope) {
 	w.Header()["Content-Type"] = jsonContentType
-	w.WriteHeader(status)
 	if buf, ok := v.Data.(pooledJSON); ok {
-		// Code and message come from the code table: plain ASCII.
-		for _, part := range [...]string{`{"code":"`, v.Code, `","message":"`, v.Message, `","data":`} {
-			_, _ = io.WriteString(w, part)
-		}
-		_, _ = w.Write(*buf)
-		_, _ = io.WriteString(w, "}\n")
+		writeEnvelope(w, status, v, *buf)
 		putBuffer(buf)
 		return
 	}
 	if raw, ok := v.Data.(json.RawMessage); ok && v.Detail == "" {
 		// Data encoded once in advance (the channel list): write it as is
 		// instead of having encoding/json re-validate it on every call.
-		for _, part := range [...]string{`{"code":"`, v.Code, `","message":"`, v.Message, `","data":`} {
-			_, _ = io.WriteString(w, part)
-		}
-		_, _ = w.Write(raw)
-		_, _ = io.WriteString(w, "}\n")
+		writeEnvelope(w, status, v, raw)
 		return
 	}
+	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// chunkingSize is the size of net/http's response buffer: a handler that
+// writes no more than this before it returns gets Content-Length set for
+// it, and a larger answer goes out chunked unless the handler sets it.
+const chunkingSize = 2048
+
+// writeEnvelope writes v with data already encoded, in one Write from a
+// pooled buffer. Code and message come from the code table: plain ASCII.
+func writeEnvelope(w http.ResponseWriter, status int, v envelope, data []byte) {
+	buf := buffers.Get().(*[]byte)
+	b := append((*buf)[:0], `{"code":"`...)
+	b = append(b, v.Code...)
+	b = append(b, `","message":"`...)
+	b = append(b, v.Message...)
+	b = append(b, `","data":`...)
+	b = append(b, data...)
+	b = append(b, "}\n"...)
+	if len(b) > chunkingSize {
+		// [sandbox] A large answer (a create with many items) is sent
+		// with its length, as small ones are, rather than chunked.
+		w.Header()["Content-Length"] = []string{strconv.Itoa(len(b))}
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	*buf = b
+	putBuffer(buf)
 }
 
 // pooledJSON is data already encoded into a pooled buffer (the hot paths'
@@ -228,39 +247,47 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64, dst []byte) ([]
 	if r.ContentLength > max {
 		return dst, errorf(KindTooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, max)
 	}
-	body, err := readAll(http.MaxBytesReader(w, r.Body, max), dst)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return body, errorf(KindTooLarge, "request body is larger than the limit of %d bytes", max)
-		}
-		return body, errorf(KindInvalid, "request body could not be read: %v", err)
-	}
-	return body, nil
-}
-
-// readAll is io.ReadAll appending to dst.
-func readAll(r io.Reader, dst []byte) ([]byte, error) {
+	start := len(dst)
 	for {
 		if len(dst) == cap(dst) {
 			dst = append(dst, 0)[:len(dst)]
 		}
-		n, err := r.Read(dst[len(dst):cap(dst)])
+		// Read one byte past the limit at most, to know it was passed.
+		room := dst[len(dst):cap(dst)]
+		if left := max + 1 - int64(len(dst)-start); int64(len(room)) > left {
+			room = room[:left]
+		}
+		n, err := r.Body.Read(room)
 		dst = dst[:len(dst)+n]
+		if int64(len(dst)-start) > max {
+			tooLarge(w, dst[len(dst)-1:])
+			return dst[:start+int(max)], errorf(KindTooLarge, "request body is larger than the limit of %d bytes", max)
+		}
 		if err == io.EOF {
 			return dst, nil
 		}
 		if err != nil {
-			return dst, err
+			return dst, errorf(KindInvalid, "request body could not be read: %v", err)
 		}
 	}
+}
+
+// tooLarge has http.MaxBytesReader refuse over, the byte past the limit,
+// so that net/http does what it does for any body over such a limit: it
+// answers with "Connection: close" and closes the connection after. The
+// reader is not in front of every body because it costs an allocation.
+func tooLarge(w http.ResponseWriter, over []byte) {
+	_, _ = http.MaxBytesReader(w, io.NopCloser(bytes.NewReader(over)), 0).Read(make([]byte, 1))
 }
 
 // checkContentType requires application/json (parameters such as charset
 // allowed). BJPAY lists the header for every request; [sandbox] the sandbox
 // enforces it even on body-less calls, with its own 415 envelope.
 func checkContentType(v string) error {
-	if v == "" {
+	switch v {
+	case "application/json", "application/json; charset=utf-8", "application/json; charset=UTF-8":
+		return nil // what clients nearly always send: no parsing
+	case "":
 		return errorf(KindMediaType, "Content-Type header is missing; expected application/json")
 	}
 	mt, _, err := mime.ParseMediaType(v)

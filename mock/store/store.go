@@ -233,14 +233,20 @@ type Control struct {
 // sandbox's is SBX, the creation date and the sequence number, at least
 // eight digits: SBX2026112400000042.
 func Number(date time.Time, seq uint64) string {
-	b := make([]byte, 0, 3+8+8)
+	var buf [40]byte // on the stack: one allocation, the string
+	return string(AppendNumber(buf[:0], date, seq))
+}
+
+// AppendNumber appends Number(date, seq) to b.
+func AppendNumber(b []byte, date time.Time, seq uint64) []byte {
+	var num [20]byte
 	b = append(b, "SBX"...)
 	b = date.AppendFormat(b, "20060102")
-	digits := strconv.AppendUint(nil, seq, 10)
+	digits := strconv.AppendUint(num[:0], seq, 10)
 	for range 8 - len(digits) {
 		b = append(b, '0')
 	}
-	return string(append(b, digits...))
+	return append(b, digits...)
 }
 
 // SeqOf reads the sequence number back from a transaction number.
