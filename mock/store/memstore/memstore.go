@@ -337,7 +337,7 @@ func (s *Store) Update(_ context.Context, clientID, ref string, change func(*sto
 func (s *Store) rewrite(sh *shard, r *rec, was, tx *store.Transaction, pending int) {
 	before := r.status
 	text := r.text
-	if sameText(was, tx) {
+	if sameText(was, tx) && was.CreatedAt == tx.CreatedAt { // (the number may be made from it)
 		sh.writeFields(r, r.seq, tx)
 	} else {
 		sh.write(r, r.seq, tx)

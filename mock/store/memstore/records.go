@@ -47,6 +47,9 @@ type rec struct {
 const (
 	paid     uint8 = 1 << iota // PaidAt is not nil
 	hasItems                   // Items is not nil
+	// numbered: its TransactionNumber is store.Number(CreatedAt, seq),
+	// as the sandbox makes them, and its text holds none.
+	numbered
 )
 
 // stamp is a time.Time without its pointer: the instant, and the zone it
@@ -370,6 +373,14 @@ func (t *tables) time(s stamp) time.Time {
 // drops the old ones, if any).
 func (sh *shard) write(r *rec, seq uint64, tx *store.Transaction) {
 	sh.writeFields(r, seq, tx)
+	r.flags &^= numbered
+	var buf [40]byte
+	if string(store.AppendNumber(buf[:0], tx.CreatedAt, seq)) == tx.TransactionNumber {
+		r.flags |= numbered
+		t := *tx
+		t.TransactionNumber = "" // made again when read
+		tx = &t
+	}
 	ref, b := sh.arena.alloc(textSize(tx))
 	appendText(b, tx)
 	r.text = ref
@@ -380,7 +391,7 @@ func (sh *shard) writeFields(r *rec, seq uint64, tx *store.Transaction) {
 	t := &sh.tables
 	r.seq = seq
 	r.expiredAt, r.createdAt = t.stamp(tx.ExpiredAt), t.stamp(tx.CreatedAt)
-	r.flags = 0
+	r.flags &= numbered // of the text, which stays
 	if tx.PaidAt != nil {
 		r.paidAt = t.stamp(*tx.PaidAt)
 		r.flags |= paid
@@ -428,6 +439,9 @@ func (sh *shard) read(r *rec) store.Transaction {
 		tx.PaidAt = &p
 	}
 	readText(sh.arena.bytes(r.text), r.flags&hasItems != 0, &tx)
+	if r.flags&numbered != 0 {
+		tx.TransactionNumber = store.Number(tx.CreatedAt, r.seq)
+	}
 	return tx
 }
 

@@ -156,11 +156,13 @@ func TestUpdateText(t *testing.T) {
 		{"status alone", func(tx *store.Transaction) { tx.Status = store.StatusPaid }, false, "Budi"},
 		{"customer name", func(tx *store.Transaction) { tx.CustomerName = "Siti" }, true, "Siti"},
 		{"an item's name", func(tx *store.Transaction) { tx.Items[0].Name = "Teh" }, true, "Budi"},
+		{"createdAt, which the number is made from", func(tx *store.Transaction) { tx.CreatedAt = tx.CreatedAt.AddDate(0, 0, 1) }, true, "Budi"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := New()
 			tx := &store.Transaction{TransactionNumber: "SBX2026112400000001", ReferenceNumber: "R1", ClientID: "c",
-				Status: store.StatusPending, CustomerName: "Budi", Items: []store.Item{{Name: "Kopi", Quantity: 1, Amount: 5}}}
+				CreatedAt: time.Date(2026, 11, 24, 9, 0, 0, 0, notify.WIB),
+				Status:    store.StatusPending, CustomerName: "Budi", Items: []store.Item{{Name: "Kopi", Quantity: 1, Amount: 5}}}
 			if err := s.Create(ctx, tx); err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +177,8 @@ func TestUpdateText(t *testing.T) {
 				t.Errorf("text moved: %v, want %v", moved, tt.moved)
 			}
 			stored, _ := s.Get(ctx, "c", "R1")
-			if !reflect.DeepEqual(stored.Items, got.Items) || stored.CustomerName != tt.wantName || got.CustomerName != tt.wantName {
+			if !reflect.DeepEqual(stored.Items, got.Items) || stored.CustomerName != tt.wantName || got.CustomerName != tt.wantName ||
+				stored.TransactionNumber != "SBX2026112400000001" {
 				t.Errorf("stored %+v, returned %+v", stored, got)
 			}
 		})
