@@ -42,6 +42,7 @@ const idleTimeout = 90 * time.Second
 // leanConn is one pooled connection.
 type leanConn struct {
 	conn   net.Conn
+	raw    syscall.RawConn // for alive; nil when conn has none
 	br     *bufio.Reader
 	buf    []byte // the request being written, then the body being kept
 	addr   string
@@ -56,10 +57,12 @@ func newLeanClient(dialer *net.Dialer, perHost int) *leanClient {
 // is not cancelled (which is what the attempt then reports).
 var errClientClosed = errors.New("the notifier's client is closed")
 
-// staleConnError is a failure on a reused connection that the server
-// had closed while it was idle: the write failed, or the connection
-// closed before any byte of an answer came. The request is sent once
-// more on a fresh connection, as net/http does when nothing was written.
+// staleConnError is a write that failed on a reused connection: the
+// server closed it after alive looked. The request is sent once more on
+// a fresh connection, as net/http does when nothing was written. An
+// answer that does not come (the connection closed or reset after the
+// request was written) is never sent again: the server may have acted on
+// the notify; the attempt fails and its policy decides.
 type staleConnError struct{ err error }
 
 func (e *staleConnError) Error() string { return e.err.Error() }
@@ -140,11 +143,6 @@ func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// isClosedByPeer reports whether err is the connection closed or reset.
-func isClosedByPeer(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, errEOF)
-}
-
 // get returns an idle connection to addr (reused), or dials one.
 func (c *leanClient) get(ctx context.Context, addr string, deadline time.Time) (*leanConn, bool, error) {
 	now := time.Now()
@@ -162,8 +160,12 @@ func (c *leanClient) get(ctx context.Context, addr string, deadline time.Time) (
 		if now.Sub(pc.idleAt) < idleTimeout {
 			c.idle[addr] = idle
 			c.mu.Unlock()
-			c.closeEach(expired)
-			return pc, true, nil
+			if pc.alive() {
+				c.closeEach(expired)
+				return pc, true, nil
+			}
+			c.mu.Lock()
+			idle = c.idle[addr]
 		}
 		expired = append(expired, pc)
 	}
@@ -185,6 +187,9 @@ func (c *leanClient) dial(ctx context.Context, addr string, deadline time.Time) 
 		return nil, err
 	}
 	pc := &leanConn{conn: conn, br: bufio.NewReaderSize(conn, 4<<10), addr: addr}
+	if sc, ok := conn.(syscall.Conn); ok {
+		pc.raw, _ = sc.SyscallConn()
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()

@@ -17,9 +17,6 @@ import (
 // writes for a notify and reads the answers net/http reads: the tests in
 // client_test.go compare the two.
 
-// errEOF is io.EOF, named where the connection's end is meant.
-var errEOF = io.EOF
-
 // leanHeader reports whether the lean client writes h as net/http would:
 // valid names and values, and none of the fields net/http writes itself
 // or acts on (Host, User-Agent, Content-Length, Accept-Encoding, ...).
@@ -149,14 +146,10 @@ func quoted(b []byte) string {
 // readAnswer reads the answer to the request just written: its status,
 // up to maxResponseBody bytes of its body (an error in the body only
 // shortens it, as the notifier always had it), and whether the
-// connection can carry another request. An error before any byte of the
-// answer is a staleConnError (the caller decides whether to retry).
+// connection can carry another request.
 func (pc *leanConn) readAnswer() (status int, body string, keep bool, err error) {
 	if _, err := pc.br.Peek(1); err != nil {
-		if isClosedByPeer(err) {
-			err = &staleConnError{err}
-		}
-		return 0, "", false, err
+		return 0, "", false, err // io.EOF: closed without an answer
 	}
 	var h head
 	for n := 0; ; n++ {
