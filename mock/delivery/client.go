@@ -296,7 +296,7 @@ func newTarget(ctx context.Context, p *outboundPolicy, raw string) *target {
 	// net/http puts credentials in an Authorization header, turns
 	// non-ASCII names to punycode and removes zones from the Host header:
 	// leave those to it.
-	t.lean = t.u.Scheme == "http" && t.u.User == nil && t.u.Opaque == "" && t.u.Host != "" && plainHost(t.u.Host)
+	t.lean = leanPlatform && t.u.Scheme == "http" && t.u.User == nil && t.u.Opaque == "" && t.u.Host != "" && plainHost(t.u.Host)
 	if t.lean {
 		port := t.u.Port()
 		if port == "" {

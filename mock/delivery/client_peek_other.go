@@ -2,7 +2,10 @@
 
 package delivery
 
-// alive: without a portable non-blocking peek, a pooled connection is
-// taken as alive; one the server closed fails the attempt, which its
-// policy retries.
-func (pc *leanConn) alive() bool { return true }
+// leanPlatform: without a non-blocking peek, the lean client could not
+// tell a pooled connection the server closed (Node's servers close idle
+// ones after 5 s) from a live one, and would fail notifies net/http
+// delivers; notifies go through net/http here.
+const leanPlatform = false
+
+func (pc *leanConn) alive() bool { return false }

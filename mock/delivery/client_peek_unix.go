@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// leanPlatform: alive can look at a socket here.
+const leanPlatform = true
+
 // alive reports whether a pooled connection can carry a request: the
 // server has not closed or reset it, nor sent anything unasked, while it
 // was idle. net/http's Transport learns the same from the reader it

@@ -118,6 +118,10 @@ func leanPost(t *testing.T, c *leanClient, rawURL string, sn notify.SignedNotify
 }
 
 func newTestClient(t *testing.T) *leanClient {
+	t.Helper()
+	if !leanPlatform {
+		t.Skip("the lean client runs on unix; elsewhere notifies go through net/http")
+	}
 	var p outboundPolicy
 	c := newLeanClient(p.dialer(), 4)
 	t.Cleanup(c.closeAll)
@@ -432,6 +436,7 @@ func TestNotifierKeepAlive(t *testing.T) {
 // TestNotifierLeanFailures: the journal of attempts that fail through
 // the lean client reads as it did through net/http.
 func TestNotifierLeanFailures(t *testing.T) {
+	newTestClient(t)                                                  // skips where there is no lean client
 	silent := newRawServer(t, func(int64) script { return script{} }) // reads, never answers
 	refused := newRawServer(t, func(int64) script { return script{} })
 	refused.ln.Close()
@@ -491,4 +496,75 @@ func TestNotifierCloseInterrupts(t *testing.T) {
 	if a.Outcome != OutcomeInterrupted || a.Error != "the sandbox stopped during this attempt" {
 		t.Errorf("journal: %s, %q; want interrupted during the attempt", a.Outcome, a.Error)
 	}
+}
+
+// TestLeanHeader: headers the lean client leaves to net/http.
+func TestLeanHeader(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		h    http.Header
+		want bool
+	}{
+		{"a signed notify", signed(t).Header, true},
+		{"User-Agent", http.Header{"User-Agent": {"shop"}}, false},
+		{"lower-case host", http.Header{"host": {"x"}}, false},
+		{"Accept-Encoding", http.Header{"Accept-Encoding": {"br"}}, false},
+		{"Expect", http.Header{"Expect": {"100-continue"}}, false},
+		{"a name with a space", http.Header{"X Y": {"1"}}, false},
+		{"a value with a newline", http.Header{"X-Y": {"1\r\nX-Z: 2"}}, false},
+		{"a value with a tab and UTF-8", http.Header{"X-Y": {"a\tb é"}}, true},
+	} {
+		if got := leanHeader(tt.h); got != tt.want {
+			t.Errorf("%s: leanHeader %t, want %t", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestNewTarget: the URLs the lean client posts to, and the ones it
+// leaves to net/http.
+func TestNewTarget(t *testing.T) {
+	for _, tt := range []struct {
+		url             string
+		lean            bool
+		addr, host, uri string
+	}{
+		{"http://127.0.0.1:3000/notify?a=1", true, "127.0.0.1:3000", "127.0.0.1:3000", "/notify?a=1"},
+		{"http://shop.test", true, "shop.test:80", "shop.test", "/"},
+		{"http://shop.test:/n", true, "shop.test:80", "shop.test", "/n"},
+		{"http://[::1]:8080/n", true, "[::1]:8080", "[::1]:8080", "/n"},
+		{"https://shop.test/n", false, "", "", ""},
+		{"http://user:pw@shop.test/n", false, "", "", ""},
+		{"http://bücher.test/n", false, "", "", ""},
+	} {
+		var p outboundPolicy
+		tg := newTarget(context.Background(), &p, tt.url)
+		if tg.err != nil {
+			t.Errorf("%s: %v", tt.url, tg.err)
+			continue
+		}
+		want := tt.lean && leanPlatform
+		if tg.lean != want || want && (tg.addr != tt.addr || tg.host != tt.host || tg.uri != tt.uri) {
+			t.Errorf("%s: lean %t, %q %q %q; want lean %t, %q %q %q", tt.url, tg.lean, tg.addr, tg.host, tg.uri, want, tt.addr, tt.host, tt.uri)
+		}
+	}
+}
+
+// FuzzReadAnswer: whatever a server sends, reading it ends with an
+// answer or an error, never a panic or a hang, and keeps no more of the
+// body than the journal holds.
+func FuzzReadAnswer(f *testing.F) {
+	for _, s := range []string{okAnswer, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\n" + okAnswer, "HTTP/1.0 200 OK\r\n\r\nbody", "garbage", "HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\nab"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pc := &leanConn{br: bufio.NewReaderSize(bytes.NewReader(data), 4<<10)}
+		status, body, _, err := pc.readAnswer()
+		if err == nil && (status < 100 || status > 999) {
+			t.Errorf("status %d from %q", status, data)
+		}
+		if len(body) > maxResponseBody {
+			t.Errorf("kept %d bytes of the body", len(body))
+		}
+	})
 }

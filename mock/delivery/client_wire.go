@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // The lean client's HTTP/1.1, byte for byte what net/http's Transport
@@ -22,13 +23,13 @@ import (
 // or acts on (Host, User-Agent, Content-Length, Accept-Encoding, ...).
 func leanHeader(h http.Header) bool {
 	for k, vs := range h {
-		switch http.CanonicalHeaderKey(k) {
-		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer", "Connection",
-			"Accept-Encoding", "Range", "Expect", "Te", "Upgrade", "Authorization", "Proxy-Authorization":
-			return false
-		}
 		if k == "" || !isToken(k) {
 			return false
+		}
+		for _, s := range specialHeaders {
+			if len(k) == len(s) && strings.EqualFold(k, s) {
+				return false
+			}
 		}
 		for _, v := range vs {
 			for i := 0; i < len(v); i++ {
@@ -40,6 +41,10 @@ func leanHeader(h http.Header) bool {
 	}
 	return true
 }
+
+// specialHeaders are the fields net/http writes itself or acts on.
+var specialHeaders = [...]string{"Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer", "Connection",
+	"Accept-Encoding", "Range", "Expect", "Te", "Upgrade", "Authorization", "Proxy-Authorization"}
 
 // appendRequest appends the POST of body to t with header h (leanHeader
 // holds) as net/http's Transport writes it: request line, Host,
@@ -95,7 +100,7 @@ func trimSpaceBytes(s []byte) []byte {
 func isToken(s string) bool {
 	for i := 0; i < len(s); i++ {
 		b := s[i]
-		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b < 0x80 && bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), b) >= 0 {
+		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0 {
 			continue
 		}
 		return false
@@ -319,7 +324,7 @@ func (h *head) parseStatus(line []byte) error {
 	}
 	h.major, h.minor = int(line[5]-'0'), int(line[7]-'0')
 	h.status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
-	if h.major < 1 {
+	if h.major < 1 || h.status < 100 { // 0xx: no status HTTP defines, and the journal's 0 means no answer
 		return bad()
 	}
 	return nil
