@@ -43,6 +43,8 @@ const idleTimeout = 90 * time.Second
 type leanConn struct {
 	conn   net.Conn
 	raw    syscall.RawConn // for alive; nil when conn has none
+	peekFn func(fd uintptr) bool
+	peeked peekResult
 	br     *bufio.Reader
 	buf    []byte // the request being written, then the body being kept
 	addr   string
@@ -77,8 +79,7 @@ func (c *leanClient) post(ctx context.Context, t *target, h http.Header, body []
 		return 0, "", cause(ctx, err, deadline)
 	}
 	status, answer, err := c.roundTrip(ctx, pc, t, h, body, deadline)
-	var stale *staleConnError
-	if err != nil && reused && errors.As(err, &stale) && ctx.Err() == nil && time.Now().Before(deadline) {
+	if err != nil && reused && retryable(ctx, err, deadline) {
 		if pc, err = c.dial(ctx, t.addr, deadline); err == nil {
 			status, answer, err = c.roundTrip(ctx, pc, t, h, body, deadline)
 		}
@@ -120,6 +121,14 @@ func (c *leanClient) roundTrip(ctx context.Context, pc *leanConn, t *target, h h
 		c.close(pc)
 	}
 	return status, answer, nil
+}
+
+// retryable reports whether a failed request may be sent again on a
+// fresh connection: its write failed (on a reused connection, which the
+// caller checks), and there is time left.
+func retryable(ctx context.Context, err error, deadline time.Time) bool {
+	var stale *staleConnError
+	return errors.As(err, &stale) && ctx.Err() == nil && time.Now().Before(deadline)
 }
 
 // cause is the error an attempt reports: the context's when it is done
@@ -189,6 +198,7 @@ func (c *leanClient) dial(ctx context.Context, addr string, deadline time.Time) 
 	pc := &leanConn{conn: conn, br: bufio.NewReaderSize(conn, 4<<10), addr: addr}
 	if sc, ok := conn.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
+		pc.peekFn = pc.peek // made once: a closure per alive would be an allocation per notify
 	}
 	c.mu.Lock()
 	if c.closed {

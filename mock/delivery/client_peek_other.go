@@ -9,3 +9,7 @@ package delivery
 const leanPlatform = false
 
 func (pc *leanConn) alive() bool { return false }
+
+type peekResult struct{}
+
+func (pc *leanConn) peek(uintptr) bool { return true }

@@ -19,14 +19,22 @@ func (pc *leanConn) alive() bool {
 	if pc.raw == nil {
 		return true
 	}
-	var n int
-	var err error
-	var b [1]byte
-	if rerr := pc.raw.Read(func(fd uintptr) bool {
-		n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true
-	}); rerr != nil {
+	if err := pc.raw.Read(pc.peekFn); err != nil {
 		return false
 	}
-	return n < 0 || errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK)
+	err := pc.peeked.err
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK)
+}
+
+// peekResult is what peek saw.
+type peekResult struct {
+	err error // EAGAIN: nothing to read, the connection is open
+	b   [1]byte
+}
+
+// peek looks at the socket without reading or waiting: EAGAIN when
+// nothing came; no error when something came, or the end (0 bytes).
+func (pc *leanConn) peek(fd uintptr) bool {
+	_, _, pc.peeked.err = syscall.Recvfrom(int(fd), pc.peeked.b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return true
 }

@@ -181,6 +181,21 @@ func (pc *leanConn) readAnswer() (status int, body string, keep bool, err error)
 	if h.otherTE != "" && (h.major > 1 || h.minor > 0) {
 		return 0, "", false, badAnswer("Transfer-Encoding %q; expected chunked or none", h.otherTE)
 	}
+	if !chunked && !h.gzip && h.length >= 0 {
+		// The common answer, read without a reader in between.
+		n := min(h.length, maxResponseBody)
+		pc.buf = slices.Grow(pc.buf[:0], int(n))[:n]
+		got, err := io.ReadFull(pc.br, pc.buf)
+		body = string(pc.buf[:got])
+		rest := h.length - int64(got)
+		if err != nil || rest > maxDrain {
+			return h.status, body, false, nil
+		}
+		if _, err := pc.br.Discard(int(rest)); err != nil {
+			return h.status, body, false, nil
+		}
+		return h.status, body, keep && pc.br.Buffered() == 0, nil
+	}
 	var raw io.Reader
 	switch {
 	case chunked:
@@ -197,21 +212,6 @@ func (pc *leanConn) readAnswer() (status int, body string, keep bool, err error)
 			body = pc.keep(zr)
 		}
 		return h.status, body, false, nil
-	}
-	if !chunked && h.length >= 0 {
-		// The common answer, read without a reader in between.
-		n := min(h.length, maxResponseBody)
-		pc.buf = slices.Grow(pc.buf[:0], int(n))[:n]
-		got, err := io.ReadFull(pc.br, pc.buf)
-		body = string(pc.buf[:got])
-		rest := h.length - int64(got)
-		if err != nil || rest > maxDrain {
-			return h.status, body, false, nil
-		}
-		if _, err := pc.br.Discard(int(rest)); err != nil {
-			return h.status, body, false, nil
-		}
-		return h.status, body, keep && pc.br.Buffered() == 0, nil
 	}
 	body = pc.keep(raw)
 	if !keep {
