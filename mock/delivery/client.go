@@ -169,7 +169,9 @@ func (c *leanClient) get(ctx context.Context, addr string, deadline time.Time) (
 		if now.Sub(pc.idleAt) < idleTimeout {
 			c.idle[addr] = idle
 			c.mu.Unlock()
-			if pc.alive() {
+			// The last request's deadline may have passed, and a socket
+			// past its deadline cannot even be looked at.
+			if pc.conn.SetDeadline(deadline) == nil && pc.alive() {
 				c.closeEach(expired)
 				return pc, true, nil
 			}

@@ -367,6 +367,26 @@ func TestLeanStaleConnection(t *testing.T) {
 		})
 	}
 
+	t.Run("idle past the last request's deadline: reused", func(t *testing.T) {
+		srv := newRawServer(t, func(int64) script { return script{write: okAnswer} })
+		c := newTestClient(t)
+		for i := range 2 {
+			if status, _, err := leanPost(t, c, srv.url(), signed(t), 10*time.Second); err != nil || status != 200 {
+				t.Fatalf("notify %d: HTTP %d, %v; want 200", i+1, status, err)
+			}
+			c.mu.Lock()
+			for _, idle := range c.idle {
+				for _, pc := range idle {
+					pc.conn.SetDeadline(time.Now().Add(-time.Second)) // as if its timeout passed while it was idle
+				}
+			}
+			c.mu.Unlock()
+		}
+		if got := srv.conns.Load(); got != 1 {
+			t.Errorf("%d connections, want 1", got)
+		}
+	})
+
 	t.Run("a fresh connection closed without an answer: not retried", func(t *testing.T) {
 		srv := newRawServer(t, func(int64) script { return script{close: true} })
 		c := newTestClient(t)
