@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,9 @@ type Options struct {
 // workers and the deliveries waiting for a later attempt. Sending never
 // blocks: the queue grows instead. Every attempt lands in the journal.
 type Notifier struct {
-	client         *http.Client
+	client         *http.Client           // https, and what lean leaves to net/http
+	lean           *leanClient            // plain http
+	target         atomic.Pointer[target] // the URL last posted to, parsed and checked
 	clocks         Clocks
 	wallNow        func() time.Time
 	store          Store
@@ -104,6 +107,7 @@ func New(o Options) (*Notifier, error) {
 	dialer := policy.dialer()
 	dialer.Timeout, dialer.KeepAlive = 30*time.Second, 30*time.Second
 	transport.DialContext = dialer.DialContext
+	lean := newLeanClient(dialer, o.Workers)
 	transport.Proxy = nil
 	// No cap across hosts (the clone's is 100): evicting an idle
 	// connection can close one whose bodyless answer (a bare 200) the
@@ -118,6 +122,7 @@ func New(o Options) (*Notifier, error) {
 			// [sandbox] A redirect is not an acknowledgement: 3xx fails the attempt.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
+		lean:           lean,
 		clocks:         o.Clocks,
 		wallNow:        o.WallNow,
 		store:          o.Store,
@@ -384,22 +389,43 @@ var errNoURL = errors.New("no URL")
 const noURL = "no finishNotifyUrl on the payment and no notifyUrl configured for the merchant: nothing sent"
 
 // post makes attempt a of d over HTTP, to d's URL, under the outbound
-// policy and the policy's timeout.
+// policy and the policy's timeout: through the lean client when the URL
+// and the header let it, through net/http otherwise.
 func (n *Notifier) post(d *delivery, a *Attempt, sn notify.SignedNotify) error {
 	if d.URL == "" {
 		return errNoURL
 	}
-	req, err := sn.NewRequest(n.ctx, d.URL)
-	if err != nil {
-		return err
+	t := n.target.Load()
+	if t == nil || t.raw != d.URL {
+		t = newTarget(n.ctx, &n.policy, d.URL)
+		n.target.Store(t)
 	}
-	ctx, err := n.policy.checkURL(n.ctx, req.URL)
+	if t.err != nil {
+		return t.err
+	}
+	if !t.lean || !leanHeader(sn.Header) {
+		return n.postStd(d, a, sn, t.ctx)
+	}
+	a.RequestHeaders = flatten(sn.Header)
+	a.SentAt = n.wallNow()
+	// The timeout starts with the send, as the journal's latency does.
+	status, body, err := n.lean.post(t.ctx, t, sn.Header, sn.Body, time.Now().Add(d.Policy.Timeout))
+	a.LatencyMs = float64(n.wallNow().Sub(a.SentAt).Microseconds()) / 1000
+	if err != nil {
+		return &url.Error{Op: "Post", URL: t.u.String(), Err: err}
+	}
+	a.ResponseStatus, a.ResponseBody = status, body
+	return nil
+}
+
+// postStd is post through net/http; ctx is the outbound policy's.
+func (n *Notifier) postStd(d *delivery, a *Attempt, sn notify.SignedNotify, ctx context.Context) error {
+	req, err := sn.NewRequest(ctx, d.URL)
 	if err != nil {
 		return err
 	}
 	a.RequestHeaders = flatten(req.Header)
 	a.SentAt = n.wallNow()
-	// The timeout starts with the send, as the journal's latency does.
 	ctx, cancel := context.WithTimeout(ctx, d.Policy.Timeout)
 	defer cancel()
 	resp, err := n.client.Do(req.WithContext(ctx))
@@ -530,8 +556,10 @@ func (n *Notifier) Close(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 		n.cancel()
+		n.lean.closeAll() // attempts in flight fail at once, and report the cancelled context
 		<-done
 	}
 	n.cancel()
 	n.client.CloseIdleConnections()
+	n.lean.closeAll()
 }
