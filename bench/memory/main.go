@@ -68,7 +68,7 @@ const backlog = 2000
 func run(o options) error {
 	// As serve does (cmd/bjpay-sandbox/gc.go), unless GOGC or GOMEMLIMIT is set.
 	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(100)
 	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(900 << 20)

@@ -7,12 +7,12 @@ import (
 
 // Garbage collector settings of the serve process, applied by TuneGC.
 const (
-	// GCPercent lets the heap grow to five times what is live before a
-	// collection. Every create adds a payment to the live heap, and a
-	// collection's cost is in proportion to it, so at the default of 100
-	// the collector took a fifth of the CPU under load and set the tail
-	// latency (PERFORMANCE.md has the figures).
-	GCPercent = 400
+	// GCPercent lets the heap grow to twice what is live before a
+	// collection: Go's default. A held payment has no pointer for the
+	// collector to trace (mock/store/memstore), so a collection costs
+	// little however many are held, and more headroom would only cost
+	// memory (PERFORMANCE.md has the figures: 400 was needed before).
+	GCPercent = 100
 	// GCMemoryLimit is the soft limit that bounds what GCPercent lets the
 	// heap grow to: near it the collector runs as often as it must. Under
 	// 1 GiB, with room for what RSS holds besides the Go runtime's memory.
