@@ -21,7 +21,7 @@ const (
 
 // TuneGC applies GCPercent and GCMemoryLimit to the process, each unless
 // the user set its environment variable (GOGC, GOMEMLIMIT), and reports
-// what the process runs with. [sandbox] Holding more than about a million
+// what the process runs with. [sandbox] Holding more than about two million
 // payments, raise GOMEMLIMIT, or the collector will spend up to half the
 // CPU keeping under the limit.
 //
