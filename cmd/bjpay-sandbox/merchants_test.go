@@ -150,15 +150,33 @@ func merchantDriver(t *testing.T, lang, merchantAddr, sandboxAddr string, queued
 	return path, os.WriteFile(path, []byte(yaml), 0o600)
 }
 
-// pickAddr returns a loopback address nobody listens on (for a moment).
+// pickAddr returns a loopback address nobody listens on (for a moment),
+// and never one it returned before: runs side by side pick theirs at
+// nearly the same time, and the kernel may hand a port just closed to the
+// next listen. Two runs given one port would each bind it or fail, and
+// one run's suite could then drive the other run's merchant, which
+// creates its payments in the other sandbox (seen once in CI).
 func pickAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	pickedMu.Lock()
+	defer pickedMu.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !picked[addr] {
+			picked[addr] = true
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
+
+var (
+	pickedMu sync.Mutex
+	picked   = map[string]bool{}
+)
 
 // merchantOutcome is what one run of the suite against a merchant gave.
 type merchantOutcome struct {
