@@ -131,7 +131,8 @@ type head struct {
 }
 
 // answerError is an answer the client cannot read: what came, what was
-// expected.
+// expected. [sandbox] It fails the attempt like a connection error (BJPAY
+// documents no answer but a 2xx): the retry schedule decides what follows.
 type answerError struct{ msg string }
 
 func (e *answerError) Error() string { return "unreadable HTTP answer: " + e.msg }

@@ -73,15 +73,10 @@ func (x *numberIndex) get(seq uint64) uint32 {
 	return x.chunks[c].locs[i]
 }
 
-// held is a transaction found in the index: its sequence number.
-type held struct {
-	seq uint64
-}
-
-// below fills buf with the transactions numbered below seq, highest first,
+// below fills buf with the sequence numbers of the transactions below seq, highest first,
 // and returns it; fewer than cap(buf) means there are no more. Empty chunks
 // are skipped whole.
-func (x *numberIndex) below(seq uint64, buf []held) []held {
+func (x *numberIndex) below(seq uint64, buf []uint64) []uint64 {
 	buf = buf[:0]
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -99,7 +94,7 @@ func (x *numberIndex) below(seq uint64, buf []held) []held {
 			continue
 		}
 		if ch.locs[i] != 0 {
-			buf = append(buf, held{seq})
+			buf = append(buf, seq)
 		}
 	}
 	return buf

@@ -274,16 +274,17 @@ func (s *Store) GetByNumber(_ context.Context, number string) (store.Transaction
 		return store.Transaction{}, store.ErrNotFound
 	}
 	var tx store.Transaction
-	found := s.withRecord(seq, false, func(sh *shard, r *rec) { tx = sh.read(r) })
+	found := s.withRecord(seq, false, func(sh *shard, _ uint32, r *rec) { tx = sh.read(r) })
 	if !found || tx.TransactionNumber != number {
 		return store.Transaction{}, store.ErrNotFound
 	}
 	return tx, nil
 }
 
-// withRecord runs fn on the record of the transaction numbered seq, if
-// the store holds it, with its shard locked (for writing if write).
-func (s *Store) withRecord(seq uint64, write bool, fn func(*shard, *rec)) bool {
+// withRecord runs fn on the record of the transaction numbered seq and
+// its index in its shard, if the store holds it, with its shard locked
+// (for writing if write).
+func (s *Store) withRecord(seq uint64, write bool, fn func(*shard, uint32, *rec)) bool {
 	loc := s.index.get(seq)
 	if loc == 0 {
 		return false
@@ -303,7 +304,7 @@ func (s *Store) withRecord(seq uint64, write bool, fn func(*shard, *rec)) bool {
 	if r.seq != seq {
 		return false
 	}
-	fn(sh, r)
+	fn(sh, i, r)
 	return true
 }
 
@@ -383,14 +384,14 @@ func (s *Store) List(_ context.Context, f store.Filter) ([]store.Transaction, st
 	}
 	out := []store.Transaction{}
 	var last []uint64 // the sequence number of each entry of out
-	buf := make([]held, 0, 256)
+	buf := make([]uint64, 0, 256)
 	for {
 		buf = s.index.below(from, buf)
-		for _, h := range buf {
-			s.withRecord(h.seq, false, func(sh *shard, r *rec) {
+		for _, seq := range buf {
+			s.withRecord(seq, false, func(sh *shard, _ uint32, r *rec) {
 				if sh.match(r, &f) {
 					out = append(out, sh.read(r))
-					last = append(last, h.seq)
+					last = append(last, seq)
 				}
 			})
 			if f.Limit > 0 && len(out) > f.Limit { // one more than asked: there is a next page
@@ -400,7 +401,7 @@ func (s *Store) List(_ context.Context, f store.Filter) ([]store.Transaction, st
 		if len(buf) < cap(buf) {
 			return out, "", nil
 		}
-		from = buf[len(buf)-1].seq
+		from = buf[len(buf)-1]
 	}
 }
 

@@ -102,25 +102,24 @@ func (s *Store) EvictFunc(r store.Retention, batch int, tx, attempt func(uint64)
 // evictTx forgets the transaction numbered seq if it is finished and has
 // no delivery pending.
 func (s *Store) evictTx(seq uint64) bool {
-	var ok bool
-	s.withRecord(seq, true, func(sh *shard, r *rec) {
+	var loc uint32
+	s.withRecord(seq, true, func(sh *shard, i uint32, r *rec) {
 		if r.statusName() == store.StatusPending || r.pending.Load() > 0 {
 			return
 		}
-		b := sh.arena.bytes(r.text)
-		ref := string(reference(b))
-		clientID := sh.tables.strs[r.client]
-		i, _ := sh.find(clientID, ref, s.hash(ref))
+		ref := string(reference(sh.arena.bytes(r.text)))
+		h := s.hash(ref)
 		sh.counts[r.status]--
 		sh.evicted[r.status]++
-		sh.del(clientID, ref, s.hash(ref), i)
-		ok = true
+		sh.del(sh.tables.strs[r.client], ref, h, i)
+		loc = locate(h, i)
 	})
-	if ok {
-		s.index.drop(seq, s.index.get(seq))
-		s.held.Add(-1)
+	if loc == 0 {
+		return false
 	}
-	return ok
+	s.index.drop(seq, loc)
+	s.held.Add(-1)
+	return true
 }
 
 // Usage says what the store holds and what it evicted.
